@@ -1,0 +1,89 @@
+"""Shared fixtures: AWS replaced in-process by moto, a cast of API clients."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.test import Client
+from moto import mock_aws
+
+from tokens import audit, aws, crypto
+from tokens.bootstrap import bootstrap
+from tokens.models import ApiClient
+
+MARKER = "4111-MARKER-SECRET-9731"
+
+
+@pytest.fixture(autouse=True)
+def vault_aws(settings: Any) -> Iterator[None]:
+    """A fresh emulated DynamoDB and KMS for each test, with the vault's tables and key."""
+    settings.AWS_ENDPOINT_URL = ""
+    settings.VAULT_KMS_KEY = "alias/tokenizer"
+    with mock_aws():
+        aws.reset_clients()
+        crypto.reset()
+        audit.reset_writer()
+        kms = aws.client("kms")
+        key_id = kms.create_key(Description="test")["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName="alias/tokenizer", TargetKeyId=key_id)
+        bootstrap()
+        yield
+    aws.reset_clients()
+    crypto.reset()
+    audit.reset_writer()
+
+
+class Api:
+    """A test client for the JSON API, holding one API key."""
+
+    def __init__(self, key: str | None) -> None:
+        self.key = key
+        self.client = Client()
+
+    def _headers(self) -> dict[str, str]:
+        return {"HTTP_AUTHORIZATION": f"Bearer {self.key}"} if self.key else {}
+
+    def post(self, path: str, body: Any) -> Any:
+        return self.client.post(path, json.dumps(body), content_type="application/json", **self._headers())
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.client.patch(path, json.dumps(body), content_type="application/json", **self._headers())
+
+    def get(self, path: str) -> Any:
+        return self.client.get(path, **self._headers())
+
+    def delete(self, path: str) -> Any:
+        return self.client.delete(path, **self._headers())
+
+    def tokenize(self, data: dict[str, Any]) -> str:
+        response = self.post("/api/v1/tokens", {"data": data})
+        assert response.status_code == 201, response.content
+        return str(response.json()["tokenId"])
+
+
+def make_api(scopes: list[str], name: str | None = None, fields: list[str] | None = None) -> Api:
+    _, key = ApiClient.issue(name or "svc-" + "-".join(scopes), scopes, fields)
+    return Api(key)
+
+
+@pytest.fixture
+def full_api(db: Any) -> Api:
+    return make_api(["tokenize", "detokenize", "metadata", "ttl", "delete"], "full")
+
+
+@pytest.fixture
+def writer_api(db: Any) -> Api:
+    return make_api(["tokenize"], "writer")
+
+
+@pytest.fixture
+def reader_api(db: Any) -> Api:
+    return make_api(["detokenize"], "reader")
+
+
+def error_of(response: Any) -> dict[str, Any]:
+    assert response["Content-Type"] == "application/json"
+    return dict(response.json()["error"])

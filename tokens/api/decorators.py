@@ -1,0 +1,153 @@
+"""Authentication, body parsing, rate limiting and error mapping for API views."""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from tokens import api_keys, audit
+from tokens.actors import Actor, RequestContext
+from tokens.api.responses import error, from_exception
+from tokens.errors import AuditUnavailable, VaultError
+
+View = Callable[..., HttpResponse]
+BODY_METHODS = ("POST", "PATCH", "PUT")
+ANONYMOUS = Actor(kind="anonymous", id="", name="(unauthenticated)")
+
+
+class DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise DuplicateKey("a key appears twice in one JSON object")
+        seen[key] = value
+    return seen
+
+
+def context_of(request: HttpRequest, channel: str = "api", reason: str = "") -> RequestContext:
+    return RequestContext(
+        channel=channel,
+        source_ip=request.META.get("REMOTE_ADDR", ""),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+        request_id=request.META.get("HTTP_X_REQUEST_ID", "")[:128] or uuid.uuid4().hex,
+        reason=reason,
+    )
+
+
+class _RateLimiter:
+    """Requests per client per minute, in this process (API Gateway throttles globally)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.hits: dict[str, deque[float]] = defaultdict(deque)
+
+    def allow(self, key: str, limit: int) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            window = self.hits[key]
+            while window and window[0] <= now - 60:
+                window.popleft()
+            if len(window) >= limit:
+                return False
+            window.append(now)
+            return True
+
+
+limiter = _RateLimiter()
+
+
+def _parse_body(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
+    try:
+        raw = request.body
+    except RequestDataTooBig:
+        return None, error(413, "too_large", f"The body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+    content_type = request.content_type or ""
+    if content_type != "application/json":
+        return None, error(415, "unsupported_media_type", "Send the body as application/json.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None, error(400, "invalid_json", "The body is not valid UTF-8.")
+    try:
+        body = json.loads(text, object_pairs_hook=_no_duplicates)
+    except DuplicateKey as exc:
+        return None, error(400, "invalid_json", f"The body is not valid: {exc}.")
+    except ValueError:
+        return None, error(400, "invalid_json", "The body is not valid JSON.")
+    if not isinstance(body, dict):
+        return None, error(400, "invalid_request", "The body must be a JSON object.")
+    return body, None
+
+
+def api(*methods: str) -> Callable[[View], View]:
+    """An API endpoint: JSON in and out, bearer-key auth, one error shape.
+
+    The wrapped view is called as view(request, actor, ctx, body, **kwargs).
+    """
+
+    def decorator(view: View) -> View:
+        @csrf_exempt
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                response = error(405, "method_not_allowed", f"Use {', '.join(methods)} here.")
+                response["Allow"] = ", ".join(methods)
+                return response
+            ctx = context_of(request)
+            try:
+                actor = _authenticate(request, ctx)
+                if isinstance(actor, HttpResponse):
+                    return actor
+                if not limiter.allow(actor.id, settings.VAULT_API_RATE_LIMIT):
+                    response = error(429, "throttled", "Too many requests; slow down.")
+                    response["Retry-After"] = "60"
+                    return response
+                body: Any = None
+                if request.method in BODY_METHODS:
+                    body, problem = _parse_body(request)
+                    if problem is not None:
+                        return problem
+                return view(request, actor, ctx, body, **kwargs)
+            except VaultError as exc:
+                return from_exception(exc)
+
+        return wrapper
+
+    return decorator
+
+
+def _authenticate(request: HttpRequest, ctx: RequestContext) -> Actor | HttpResponse:
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    scheme, _, key = header.partition(" ")
+    if not header:
+        return _refuse(ctx, "missing key", "Send your API key as 'Authorization: Bearer <key>'.")
+    actor = api_keys.authenticate(key.strip()) if scheme.lower() == "bearer" else None
+    if actor is None:
+        prefix = api_keys.prefix_of(key.strip()) or "unrecognised"
+        return _refuse(ctx, f"bad key ({prefix})", "The API key is unknown or revoked.")
+    return actor
+
+
+def _refuse(ctx: RequestContext, detail: str, message: str) -> HttpResponse:
+    try:
+        audit.record("authenticate", "denied", ANONYMOUS, ctx, detail=detail)
+    except AuditUnavailable:
+        pass  # refusing anyway
+    response = error(401, "unauthorized", message)
+    response["WWW-Authenticate"] = 'Bearer realm="token-vault"'
+    return response

@@ -1,0 +1,79 @@
+"""JSON API views: parse, call one vault function, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from tokens import validation, vault
+from tokens.actors import Actor, RequestContext
+from tokens.api.decorators import api
+from tokens.api.openapi import spec
+from tokens.api.responses import error, from_exception, ok
+from tokens.errors import VaultError
+
+
+@api("POST")
+def tokens(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]) -> HttpResponse:
+    validation.only_keys(body, {"data"})
+    if "data" not in body:
+        raise validation.invalid("data", "is required")
+    info = vault.tokenize(actor, ctx, body["data"])
+    return ok({"tokenId": info.token_id, "TTL": info.expires_at}, status=201)
+
+
+@api("POST")
+def detokenize(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]) -> HttpResponse:
+    validation.only_keys(body, {"tokenId", "fields"})
+    token_id = body.get("tokenId")
+    if not isinstance(token_id, str):
+        raise validation.invalid("tokenId", "is required and must be a string")
+    revealed = vault.detokenize(actor, ctx, token_id, body.get("fields"))
+    return ok(revealed.as_json())
+
+
+@api("GET", "PATCH", "DELETE")
+def token(
+    request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any] | None, token_id: str
+) -> HttpResponse:
+    if request.method == "GET":
+        return ok(vault.metadata(actor, ctx, token_id).as_json())
+    if request.method == "PATCH":
+        assert body is not None
+        validation.only_keys(body, {"TTL"})
+        if "TTL" not in body:
+            raise validation.invalid("TTL", "is required")
+        return ok(vault.change_expiry(actor, ctx, token_id, body["TTL"]).as_json())
+    vault.delete(actor, ctx, token_id)
+    return HttpResponse(status=204)
+
+
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    return error(404, "no_such_endpoint", "There is no such API endpoint; see /api/v1/openapi.json.")
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    return ok({"status": "ok"})
+
+
+@require_GET
+def readyz(request: HttpRequest) -> HttpResponse:
+    try:
+        vault.ready()
+    except VaultError as exc:
+        return from_exception(exc)
+    return ok({"status": "ok"})
+
+
+@require_GET
+def openapi(request: HttpRequest) -> HttpResponse:
+    return ok(spec())
+
+
+@require_GET
+def docs(request: HttpRequest) -> HttpResponse:
+    return render(request, "tokens/api_docs.html", {"spec": spec()})

@@ -1,0 +1,227 @@
+"""The audit log: append-only, hash-chained records in a DynamoDB table.
+
+Each process writes its own chain (id = region + random suffix). Record n holds
+the MAC of record n-1, and every MAC is an HMAC under AUDIT_HMAC_KEY, so whoever
+can write the table still cannot alter, delete, insert or reorder records
+without `verify_audit` noticing. The table is a DynamoDB global table, so either
+region keeps writing when the other is down. Records never hold a field value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import botocore.exceptions
+from django.conf import settings
+
+from tokens import aws
+from tokens.actors import Actor, RequestContext
+from tokens.errors import AuditUnavailable
+
+GENESIS = "0" * 64
+TEXT_FIELDS = (
+    "at", "day", "actor", "actor_type", "action", "token_id", "outcome", "reason",
+    "source_ip", "user_agent", "request_id", "region", "channel", "detail", "prev",
+)  # fmt: skip
+MAX_TEXT = 512
+
+
+@dataclass
+class _Chain:
+    id: str
+    seq: int = 0
+    prev: str = GENESIS
+
+
+_lock = threading.Lock()
+_chain: _Chain | None = None
+
+
+def _new_chain() -> _Chain:
+    return _Chain(id=f"{settings.VAULT_REGION_CODE}-{uuid.uuid4().hex[:16]}")
+
+
+def mac(record: dict[str, Any]) -> str:
+    body = {k: v for k, v in record.items() if k != "mac"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hmac.new(settings.AUDIT_HMAC_KEY.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def record(
+    action: str,
+    outcome: str,
+    actor: Actor,
+    ctx: RequestContext,
+    *,
+    token_id: str = "",
+    fields: Iterable[str] = (),
+    detail: str = "",
+) -> dict[str, Any]:
+    """Append one record; raise AuditUnavailable if it could not be written."""
+    global _chain
+    now = datetime.now(timezone.utc)
+    entry: dict[str, Any] = {
+        "at": now.isoformat(timespec="microseconds"),
+        "day": now.date().isoformat(),
+        "actor": actor.name[:MAX_TEXT],
+        "actor_id": actor.id[:MAX_TEXT],
+        "actor_type": actor.kind,
+        "action": action,
+        "token_id": token_id,
+        "fields": sorted(fields),
+        "outcome": outcome,
+        "reason": ctx.reason[:MAX_TEXT],
+        "source_ip": ctx.source_ip[:64],
+        "user_agent": ctx.user_agent[:MAX_TEXT],
+        "request_id": ctx.request_id[:128],
+        "region": settings.VAULT_REGION_CODE,
+        "channel": ctx.channel,
+        "detail": detail[:MAX_TEXT],
+    }
+    with _lock:
+        if _chain is None:
+            _chain = _new_chain()
+        entry.update(chain=_chain.id, seq=_chain.seq, prev=_chain.prev)
+        entry["mac"] = mac(entry)
+        try:
+            aws.client("dynamodb").put_item(
+                TableName=settings.VAULT_AUDIT_TABLE,
+                Item=_to_ddb(entry),
+                ConditionExpression="attribute_not_exists(#c)",
+                ExpressionAttributeNames={"#c": "chain"},
+            )
+        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+            # We cannot know whether the write landed: end this chain, start afresh.
+            _chain = None
+            raise AuditUnavailable(internal="audit put_item failed") from None
+        _chain.seq += 1
+        _chain.prev = entry["mac"]
+    return entry
+
+
+def _to_ddb(entry: dict[str, Any]) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    for key, value in entry.items():
+        if isinstance(value, bool):
+            item[key] = {"BOOL": value}
+        elif isinstance(value, int):
+            item[key] = {"N": str(value)}
+        elif isinstance(value, list):
+            item[key] = {"L": [{"S": v} for v in value]}
+        else:
+            item[key] = {"S": str(value)}
+    return item
+
+
+def _from_ddb(item: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in item.items():
+        if "N" in value:
+            out[key] = int(value["N"])
+        elif "L" in value:
+            out[key] = [v["S"] for v in value["L"]]
+        elif "BOOL" in value:
+            out[key] = value["BOOL"]
+        else:
+            out[key] = value.get("S", "")
+    return out
+
+
+def _pages(method: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    paginator = aws.client("dynamodb").get_paginator(method)
+    try:
+        for page in paginator.paginate(**kwargs):
+            for item in page.get("Items", []):
+                yield _from_ddb(item)
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+        raise AuditUnavailable("The audit log could not be read; retry later.") from None
+
+
+def all_records() -> Iterator[dict[str, Any]]:
+    return _pages("scan", TableName=settings.VAULT_AUDIT_TABLE)
+
+
+def search(
+    start: datetime,
+    end: datetime,
+    *,
+    actor: str = "",
+    action: str = "",
+    token_id: str = "",
+    outcome: str = "",
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """Records between start and end (newest first), filtered; by day via the GSI."""
+    found: list[dict[str, Any]] = []
+    day = end.date()
+    while day >= start.date() and len(found) < limit:
+        for rec in _pages(
+            "query",
+            TableName=settings.VAULT_AUDIT_TABLE,
+            IndexName="by_day",
+            KeyConditionExpression="#d = :d AND #a BETWEEN :s AND :e",
+            ExpressionAttributeNames={"#d": "day", "#a": "at"},
+            ExpressionAttributeValues={
+                ":d": {"S": day.isoformat()},
+                ":s": {"S": start.isoformat(timespec="microseconds")},
+                ":e": {"S": end.isoformat(timespec="microseconds")},
+            },
+            ScanIndexForward=False,
+        ):
+            if actor and actor not in (rec.get("actor"), rec.get("actor_id")):
+                continue
+            if action and rec.get("action") != action:
+                continue
+            if token_id and rec.get("token_id") != token_id:
+                continue
+            if outcome and rec.get("outcome") != outcome:
+                continue
+            found.append(rec)
+            if len(found) >= limit:
+                break
+        day -= timedelta(days=1)
+    return found
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    records: int
+    chains: int
+    problem: str = ""  # the first broken link, in words
+
+
+def verify(records: Iterable[dict[str, Any]] | None = None) -> Verification:
+    """Check every chain: MACs, links and sequence numbers without gaps."""
+    chains: dict[str, list[dict[str, Any]]] = {}
+    count = 0
+    for rec in all_records() if records is None else records:
+        chains.setdefault(str(rec.get("chain")), []).append(rec)
+        count += 1
+    for chain_id in sorted(chains):
+        prev = GENESIS
+        for expected, rec in enumerate(sorted(chains[chain_id], key=lambda r: r.get("seq", -1))):
+            where = f"chain {chain_id} record {rec.get('seq')}"
+            if rec.get("seq") != expected:
+                return Verification(False, count, len(chains), f"{where}: record {expected} is missing")
+            if not hmac.compare_digest(str(rec.get("mac", "")), mac(rec)):
+                return Verification(False, count, len(chains), f"{where}: contents do not match its MAC")
+            if rec.get("prev") != prev:
+                return Verification(False, count, len(chains), f"{where}: does not link to record {expected - 1}")
+            prev = rec["mac"]
+    return Verification(True, count, len(chains))
+
+
+def reset_writer() -> None:
+    """Start a new chain (tests, and after fork)."""
+    global _chain
+    with _lock:
+        _chain = None

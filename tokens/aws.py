@@ -1,0 +1,93 @@
+"""boto3 clients for DynamoDB and KMS: the only place the project builds them.
+
+Clients are built lazily, once per (service, region, endpoint), with bounded
+retries and short timeouts so that a slow dependency ends in a clear 503.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import boto3
+import botocore.config
+import botocore.exceptions
+from django.conf import settings
+
+from tokens.errors import Unavailable
+
+# Error codes that mean "try later", not "you asked for something wrong".
+UNAVAILABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "ProvisionedThroughputExceededException",
+        "RequestLimitExceeded",
+        "LimitExceededException",
+        "InternalServerError",
+        "InternalFailure",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "KMSInternalException",
+        "KeyUnavailableException",
+        "DependencyTimeoutException",
+        "TransactionConflictException",
+    }
+)
+
+
+@functools.lru_cache(maxsize=16)
+def _client(service: str, region: str, endpoint: str, attempts: int, connect: int, read: int) -> Any:
+    config = botocore.config.Config(
+        retries={"max_attempts": attempts, "mode": "standard"},
+        connect_timeout=connect,
+        read_timeout=read,
+    )
+    return boto3.session.Session().client(
+        service, region_name=region, endpoint_url=endpoint or None, config=config
+    )
+
+
+def client(service: str, region: str | None = None) -> Any:
+    return _client(
+        service,
+        region or settings.AWS_REGION,
+        settings.AWS_ENDPOINT_URL,
+        settings.AWS_MAX_ATTEMPTS,
+        settings.AWS_CONNECT_TIMEOUT,
+        settings.AWS_READ_TIMEOUT,
+    )
+
+
+def reset_clients() -> None:
+    """Forget built clients (tests swap the emulator underneath)."""
+    _client.cache_clear()
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when exc says the service is down, slow or throttled (not our input)."""
+    if isinstance(
+        exc,
+        (
+            botocore.exceptions.EndpointConnectionError,
+            botocore.exceptions.ConnectTimeoutError,
+            botocore.exceptions.ReadTimeoutError,
+            botocore.exceptions.ConnectionClosedError,
+            botocore.exceptions.NoCredentialsError,
+        ),
+    ):
+        return True
+    if isinstance(exc, botocore.exceptions.ClientError):
+        code = error_code(exc)
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return code in UNAVAILABLE_CODES or status >= 500
+    return isinstance(exc, botocore.exceptions.BotoCoreError)
+
+
+def unavailable(service: str) -> Unavailable:
+    return Unavailable(f"{service} is unavailable; retry later.")

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from tokens.models import ApiClient
+
+
+class Command(BaseCommand):
+    help = "Create an API client; its key is printed once, alone on the last line."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("name")
+        parser.add_argument("--scopes", required=True, help="comma-separated: tokenize,detokenize,...")
+        parser.add_argument("--fields", default="", help="comma-separated fields it may detokenize (default all)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        scopes = [s for s in options["scopes"].split(",") if s]
+        fields = [f for f in options["fields"].split(",") if f] or None
+        try:
+            client, key = ApiClient.issue(options["name"], scopes, fields)
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from None
+        self.stdout.write(f"Created API client {client.name!r} with scopes {','.join(client.scopes)}.")
+        self.stdout.write("Its key follows; it is shown only now:")
+        self.stdout.write(key)

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+
+from tokens import api_keys
+from tokens.actors import PERMISSIONS
+
+
+def validate_scopes(value: list[str]) -> None:
+    if not isinstance(value, list) or not value or any(s not in PERMISSIONS for s in value):
+        raise ValidationError(f"scopes: a non-empty list from {', '.join(PERMISSIONS)}")
+
+
+def validate_fields(value: list[str] | None) -> None:
+    if value is not None and (not isinstance(value, list) or not all(isinstance(f, str) for f in value)):
+        raise ValidationError("allowed fields: a list of field names, or empty for all")
+
+
+class ApiClient(models.Model):
+    """A service that calls the JSON API. Its key is stored only as a keyed hash.
+
+    Every save is mirrored to the DynamoDB clients table, which is what the API
+    reads; if the mirror cannot be written, the save is rolled back.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    scopes = models.JSONField(default=list, validators=[validate_scopes])
+    allowed_fields = models.JSONField(
+        null=True, blank=True, validators=[validate_fields],
+        help_text="Field names this client may detokenize; empty means all.",
+    )  # fmt: skip
+    active = models.BooleanField(default=True)
+    prefix = models.CharField(max_length=12, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("manage_apiclient", "Can manage API clients")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @classmethod
+    def issue(cls, name: str, scopes: list[str], allowed_fields: list[str] | None = None) -> tuple[ApiClient, str]:
+        """Create a client; return it with its key, which is never stored."""
+        prefix, key = api_keys.new_key()
+        client = cls(name=name, scopes=scopes, allowed_fields=allowed_fields or None, prefix=prefix)
+        client.key_hash = api_keys.key_hash(key)
+        client.full_clean()
+        client.save()
+        return client, key
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            api_keys.publish(
+                self.prefix, client_id=self.pk, name=self.name, scopes=list(self.scopes),
+                fields=self.allowed_fields or None, active=self.active, hashed=self.key_hash,
+            )  # fmt: skip
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        # Revoke in the mirror first: a deleted client must never still authenticate.
+        self.active = False
+        self.save()
+        return super().delete(*args, **kwargs)
+
+    @property
+    def last_used(self) -> datetime | None:
+        when = api_keys.last_used(self.prefix)
+        return None if when is None else datetime.fromtimestamp(when, tz=timezone.utc)

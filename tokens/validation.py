@@ -1,0 +1,96 @@
+"""Strict checks of what callers send. The first problem found is reported,
+naming the field; a message never repeats a submitted value."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from django.conf import settings
+
+from tokens.crypto import RESERVED
+from tokens.errors import InvalidInput
+
+FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+TOKEN_ID = re.compile(
+    r"^TKN-[A-Z]{2,8}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+)
+MAX_FIELDS = 32
+MAX_VALUE_BYTES = 4096  # 32 x 4 KiB of ciphertext stays far inside DynamoDB's 400 KB
+RESERVED_LOWER = {name.lower() for name in RESERVED} | {"ttl"}
+
+
+def invalid(field: str, problem: str) -> InvalidInput:
+    return InvalidInput(f"{field}: {problem}", details={"field": field, "problem": problem})
+
+
+def is_token_id(value: object) -> bool:
+    return isinstance(value, str) and TOKEN_ID.match(value) is not None
+
+
+def only_keys(body: dict[str, Any], allowed: set[str], where: str = "body") -> None:
+    for key in body:
+        if key not in allowed:
+            name = key if FIELD_NAME.match(key) else "(unnamed)"
+            raise invalid(f"{where}.{name}", f"unknown key; expected only {', '.join(sorted(allowed))}")
+
+
+def field_name(name: str, where: str) -> str:
+    if name.startswith("*amzn-ddb-"):
+        raise invalid(where, "field names starting '*amzn-ddb-' are reserved")
+    if not FIELD_NAME.match(name):
+        raise invalid(where, "a field name is 1-64 letters, digits or '_', starting with a letter")
+    if name.lower() in RESERVED_LOWER:
+        raise invalid(where, f"'{name}' is a reserved name")
+    return name
+
+
+def ttl(value: object, where: str, now: int | None = None) -> int:
+    now = int(time.time()) if now is None else now
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(where, "TTL must be an integer number of seconds since the Unix epoch")
+    if value <= now:
+        raise invalid(where, "TTL is in the past")
+    if value > now + settings.VAULT_MAX_RETENTION:
+        raise invalid(where, f"TTL is beyond the maximum retention of {settings.VAULT_MAX_RETENTION} seconds")
+    return value
+
+
+def tokenize_data(data: object, now: int | None = None) -> tuple[dict[str, str], int]:
+    """Check a tokenize request's `data`; return (fields, expiry)."""
+    if not isinstance(data, dict):
+        raise invalid("data", "must be an object of field names to string values")
+    expiry = None
+    fields: dict[str, str] = {}
+    for name, value in data.items():
+        if name == "TTL":
+            expiry = ttl(value, "data.TTL", now)
+            continue
+        where = f"data.{name}" if FIELD_NAME.match(name) else "data"
+        field_name(name, where)
+        if not isinstance(value, str):
+            raise invalid(where, "values must be strings")
+        size = len(value.encode("utf-8"))
+        if size == 0:
+            raise invalid(where, "values must not be empty")
+        if size > MAX_VALUE_BYTES:
+            raise invalid(where, f"values are at most {MAX_VALUE_BYTES} bytes of UTF-8")
+        fields[name] = value
+    if not fields:
+        raise invalid("data", "give at least one field to tokenize")
+    if len(fields) > MAX_FIELDS:
+        raise invalid("data", f"at most {MAX_FIELDS} fields per token")
+    if expiry is None:
+        expiry = (int(time.time()) if now is None else now) + settings.VAULT_DEFAULT_RETENTION
+    return fields, expiry
+
+
+def field_list(value: object, where: str = "fields") -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise invalid(where, "must be a non-empty list of field names")
+    if len(value) > MAX_FIELDS:
+        raise invalid(where, f"at most {MAX_FIELDS} field names")
+    return [field_name(v, where) for v in value]

@@ -1,0 +1,188 @@
+"""Settings for the token vault, all read from environment variables here.
+
+Nothing else in the project reads os.environ. Helpers fail loudly: a bad value
+or a missing production secret stops start-up.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean, got {raw!r}")
+
+
+def envint(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+
+
+def envstr(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+def envsecret(name: str, dev_default: str) -> str:
+    """A secret: required unless DEBUG, where a fixed development value is used."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    if DEBUG:
+        return dev_default
+    raise ImproperlyConfigured(f"{name} must be set (it is a secret with no production default)")
+
+
+DEBUG = envbool("DEBUG", False)
+SECRET_KEY = envsecret("SECRET_KEY", "dev-only-insecure-secret-key")
+ALLOWED_HOSTS = [h for h in envstr("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in envstr("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "tokens",
+    "monitoring",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "vaultsite.urls"
+WSGI_APPLICATION = "vaultsite.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        envstr("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=60
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# The whole JSON body of an API request; bigger bodies get 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 262144)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_paths": {"()": "tokens.redaction.RedactPaths"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_paths"]}},
+    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # The encryption SDK logs every KMS failure with a traceback; we log our own line.
+        "dynamodb_encryption_sdk": {"level": "CRITICAL"},
+        "botocore": {"level": "WARNING"},
+        "django.request": {"filters": ["redact_paths"]},
+        "django.server": {"filters": ["redact_paths"]},
+    },
+}
+
+# --- AWS and the vault ------------------------------------------------------
+# Region codes name the region of origin inside every token id.
+REGION_CODES = {"ap-southeast-2": "SYD", "ap-southeast-1": "SIN"}
+
+AWS_REGION = envstr("AWS_REGION", envstr("AWS_DEFAULT_REGION", "ap-southeast-2"))
+# Points boto3 at a local emulator (moto's server); empty on AWS.
+AWS_ENDPOINT_URL = envstr("AWS_ENDPOINT_URL", "")
+VAULT_REGION_CODE = envstr("VAULT_REGION_CODE", REGION_CODES.get(AWS_REGION, ""))
+if not VAULT_REGION_CODE.isalpha() or not VAULT_REGION_CODE.isupper():
+    raise ImproperlyConfigured("VAULT_REGION_CODE must be upper-case letters, e.g. SYD")
+
+# DynamoDB table holding the encrypted items.
+VAULT_TABLE = envstr("VAULT_TABLE", "sensitive-data")
+# DynamoDB table holding the hash-chained audit log (a global table on AWS).
+VAULT_AUDIT_TABLE = envstr("VAULT_AUDIT_TABLE", "vault-audit")
+# DynamoDB table the API authenticates against (a mirror of the ApiClient model).
+VAULT_CLIENTS_TABLE = envstr("VAULT_CLIENTS_TABLE", "vault-api-clients")
+# KMS key: id, ARN or alias. On AWS, the multi-Region key's ARN in this region.
+VAULT_KMS_KEY = envstr("VAULT_KMS_KEY", "alias/tokenizer")
+# Retention when a caller gives no TTL, and the longest a token may live (seconds).
+VAULT_DEFAULT_RETENTION = envint("VAULT_DEFAULT_RETENTION", 30 * 86400)
+VAULT_MAX_RETENTION = envint("VAULT_MAX_RETENTION", 400 * 86400)
+if not 0 < VAULT_DEFAULT_RETENTION <= VAULT_MAX_RETENTION:
+    raise ImproperlyConfigured("need 0 < VAULT_DEFAULT_RETENTION <= VAULT_MAX_RETENTION")
+# Which operations this process serves: writer, reader, operator or all.
+VAULT_FUNCTION_ROLE = envstr("VAULT_FUNCTION_ROLE", "all")
+if VAULT_FUNCTION_ROLE not in ("writer", "reader", "operator", "all"):
+    raise ImproperlyConfigured("VAULT_FUNCTION_ROLE must be writer, reader, operator or all")
+# Seconds to keep retrying a not-found token minted in the other region (replication lag).
+VAULT_REPLICATION_WAIT = float(envstr("VAULT_REPLICATION_WAIT", "2.0"))
+# Keyed hashes: API keys are stored as HMAC(API_KEY_PEPPER, key); audit records are
+# chained with HMAC(AUDIT_HMAC_KEY, ...), so whoever can write the table cannot forge it.
+API_KEY_PEPPER = envsecret("API_KEY_PEPPER", "dev-only-api-key-pepper")
+AUDIT_HMAC_KEY = envsecret("AUDIT_HMAC_KEY", "dev-only-audit-hmac-key")
+# Requests per minute one API client may make from one process before 429.
+VAULT_API_RATE_LIMIT = envint("VAULT_API_RATE_LIMIT", 600)
+# botocore: bounded retries and timeouts, then a clear 503.
+AWS_MAX_ATTEMPTS = envint("AWS_MAX_ATTEMPTS", 3)
+AWS_CONNECT_TIMEOUT = envint("AWS_CONNECT_TIMEOUT", 2)
+AWS_READ_TIMEOUT = envint("AWS_READ_TIMEOUT", 5)
+
+# --- monitoring ---------------------------------------------------------------
+# Where operation metrics go: "emf" (stdout, for CloudWatch on Lambda) or "db".
+METRICS_SINK = envstr("METRICS_SINK", "db")
+ALERTS_SNS_TOPIC_ARN = envstr("ALERTS_SNS_TOPIC_ARN", "")
+
+# --- security headers -------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Strict"
+CSRF_COOKIE_SAMESITE = "Strict"
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
