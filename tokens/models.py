@@ -73,3 +73,18 @@ class ApiClient(models.Model):
     def last_used(self) -> datetime | None:
         when = api_keys.last_used(self.prefix)
         return None if when is None else datetime.fromtimestamp(when, tz=timezone.utc)
+
+
+class VaultAccess(models.Model):
+    """No table: holds the custom permissions that operator roles (groups) grant."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [
+            ("tokenize", "Can create tokens"),
+            ("detokenize", "Can reveal token values"),
+            ("manage_ttl", "Can change expiry and purge tokens"),
+            ("view_audit", "Can read the audit log and monitoring"),
+            ("manage_operators", "Can manage operators and API clients"),
+        ]
