@@ -99,9 +99,11 @@ def _touch(prefix: str, item: dict[str, Any]) -> None:
 
 def last_used(prefix: str) -> int | None:
     try:
-        item = aws.client("dynamodb").get_item(
-            TableName=settings.VAULT_CLIENTS_TABLE, Key={"prefix": {"S": prefix}}
-        ).get("Item")
+        item = (
+            aws.client("dynamodb")
+            .get_item(TableName=settings.VAULT_CLIENTS_TABLE, Key={"prefix": {"S": prefix}})
+            .get("Item")
+        )
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
         return None
     if not item or "last_used" not in item:

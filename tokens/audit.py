@@ -16,7 +16,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import botocore.exceptions
@@ -67,7 +67,7 @@ def record(
 ) -> dict[str, Any]:
     """Append one record; raise AuditUnavailable if it could not be written."""
     global _chain
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     entry: dict[str, Any] = {
         "at": now.isoformat(timespec="microseconds"),
         "day": now.date().isoformat(),
@@ -215,7 +215,9 @@ def verify(records: Iterable[dict[str, Any]] | None = None) -> Verification:
             if not hmac.compare_digest(str(rec.get("mac", "")), mac(rec)):
                 return Verification(False, count, len(chains), f"{where}: contents do not match its MAC")
             if rec.get("prev") != prev:
-                return Verification(False, count, len(chains), f"{where}: does not link to record {expected - 1}")
+                return Verification(
+                    False, count, len(chains), f"{where}: does not link to record {expected - 1}"
+                )
             prev = rec["mac"]
     return Verification(True, count, len(chains))
 

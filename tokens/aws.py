@@ -38,7 +38,7 @@ UNAVAILABLE_CODES = frozenset(
 @functools.lru_cache(maxsize=16)
 def _client(service: str, region: str, endpoint: str, attempts: int, connect: int, read: int) -> Any:
     config = botocore.config.Config(
-        retries={"max_attempts": attempts, "mode": "standard"},
+        retries={"total_max_attempts": attempts, "mode": "standard"},
         connect_timeout=connect,
         read_timeout=read,
     )

@@ -9,6 +9,10 @@ from django.conf import settings
 from tokens import aws
 
 
+class BootstrapError(Exception):
+    pass
+
+
 def _create_table(name: str, spec: dict[str, Any]) -> str:
     ddb = aws.client("dynamodb")
     try:
@@ -49,7 +53,9 @@ def _key(local: bool) -> str:
         return f"KMS key {key}: found"
     except kms.exceptions.NotFoundException:
         if not local or not key.startswith("alias/"):
-            raise
+            raise BootstrapError(
+                f"KMS key {key} not found; create the multi-Region key first (docs/deploy.md)"
+            ) from None
     key_id = kms.create_key(Description="token vault (local emulator)", KeyUsage="ENCRYPT_DECRYPT")[
         "KeyMetadata"
     ]["KeyId"]
@@ -57,9 +63,9 @@ def _key(local: bool) -> str:
     return f"KMS key {key}: created ({key_id})"
 
 
-def bootstrap() -> list[str]:
+def bootstrap(local: bool | None = None) -> list[str]:
     """Tables for data, audit and API clients; a KMS key only against an emulator."""
-    local = bool(settings.AWS_ENDPOINT_URL)
+    local = bool(settings.AWS_ENDPOINT_URL) if local is None else local
     done = [
         _create_table(
             settings.VAULT_TABLE,

@@ -87,7 +87,8 @@ def open_item(item: dict[str, Any], table: str | None = None) -> dict[str, Any]:
     """
     table = table or settings.VAULT_TABLE
     try:
-        return decrypt_dynamodb_item(item, _config(table, item[PARTITION_KEY]["S"]))
+        # The SDK pops its attributes from the item it is given: hand it a copy.
+        return decrypt_dynamodb_item(dict(item), _config(table, item[PARTITION_KEY]["S"]))
     except DynamodbEncryptionSdkError as exc:
         if _dependency_error(exc) is not None:
             raise aws.unavailable("KMS") from None

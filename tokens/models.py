@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -46,7 +46,9 @@ class ApiClient(models.Model):
         return self.name
 
     @classmethod
-    def issue(cls, name: str, scopes: list[str], allowed_fields: list[str] | None = None) -> tuple[ApiClient, str]:
+    def issue(
+        cls, name: str, scopes: list[str], allowed_fields: list[str] | None = None
+    ) -> tuple[ApiClient, str]:
         """Create a client; return it with its key, which is never stored."""
         prefix, key = api_keys.new_key()
         client = cls(name=name, scopes=scopes, allowed_fields=allowed_fields or None, prefix=prefix)
@@ -72,7 +74,7 @@ class ApiClient(models.Model):
     @property
     def last_used(self) -> datetime | None:
         when = api_keys.last_used(self.prefix)
-        return None if when is None else datetime.fromtimestamp(when, tz=timezone.utc)
+        return None if when is None else datetime.fromtimestamp(when, tz=UTC)
 
 
 class VaultAccess(models.Model):

@@ -21,4 +21,6 @@ def permissions_of(user: Any) -> frozenset[str]:
 
 
 def actor_for(user: Any) -> Actor:
-    return Actor(kind="operator", id=f"user:{user.pk}", name=user.get_username(), permissions=permissions_of(user))
+    return Actor(
+        kind="operator", id=f"user:{user.pk}", name=user.get_username(), permissions=permissions_of(user)
+    )

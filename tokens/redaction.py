@@ -12,7 +12,9 @@ _TOKEN_PATH = re.compile(r"(/api/v1/tokens/)([^\s\"?]+)")
 
 
 def redact(text: str) -> str:
-    return _TOKEN_PATH.sub(lambda m: m.group(1) + (m.group(2) if is_token_id(m.group(2)) else "(redacted)"), text)
+    return _TOKEN_PATH.sub(
+        lambda m: m.group(1) + (m.group(2) if is_token_id(m.group(2)) else "(redacted)"), text
+    )
 
 
 class RedactPaths(logging.Filter):

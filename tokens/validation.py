@@ -13,9 +13,7 @@ from tokens.crypto import RESERVED
 from tokens.errors import InvalidInput
 
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-TOKEN_ID = re.compile(
-    r"^TKN-[A-Z]{2,8}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
-)
+TOKEN_ID = re.compile(r"^TKN-[A-Z]{2,8}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 MAX_FIELDS = 32
 MAX_VALUE_BYTES = 4096  # 32 x 4 KiB of ciphertext stays far inside DynamoDB's 400 KB
 RESERVED_LOWER = {name.lower() for name in RESERVED} | {"ttl"}

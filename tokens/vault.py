@@ -198,9 +198,7 @@ def tokenize(actor: Actor, ctx: RequestContext, data: object) -> TokenInfo:
         return TokenInfo(op.token_id, now, expires_at, op.fields)
 
 
-def detokenize(
-    actor: Actor, ctx: RequestContext, token_id: str, fields: object = None
-) -> Revealed:
+def detokenize(actor: Actor, ctx: RequestContext, token_id: str, fields: object = None) -> Revealed:
     """Verify, decrypt and return the token's fields (all, or those asked for)."""
     with _operation("detokenize", actor, ctx, token_id) as op:
         requested = validation.field_list(fields)

@@ -109,8 +109,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-# The whole JSON body of an API request; bigger bodies get 413.
-DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 262144)
+# The whole JSON body of an API request; bigger bodies get 413 (JSON escaping can
+# make 32 fields of 4 KiB six times larger).
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 1048576)
 
 LOGGING = {
     "version": 1,
@@ -163,7 +164,7 @@ API_KEY_PEPPER = envsecret("API_KEY_PEPPER", "dev-only-api-key-pepper")
 AUDIT_HMAC_KEY = envsecret("AUDIT_HMAC_KEY", "dev-only-audit-hmac-key")
 # Requests per minute one API client may make from one process before 429.
 VAULT_API_RATE_LIMIT = envint("VAULT_API_RATE_LIMIT", 600)
-# botocore: bounded retries and timeouts, then a clear 503.
+# botocore: bounded attempts in all (standard retry mode) and timeouts, then a clear 503.
 AWS_MAX_ATTEMPTS = envint("AWS_MAX_ATTEMPTS", 3)
 AWS_CONNECT_TIMEOUT = envint("AWS_CONNECT_TIMEOUT", 2)
 AWS_READ_TIMEOUT = envint("AWS_READ_TIMEOUT", 5)

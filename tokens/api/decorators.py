@@ -75,7 +75,9 @@ def _parse_body(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
     try:
         raw = request.body
     except RequestDataTooBig:
-        return None, error(413, "too_large", f"The body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.")
+        return None, error(
+            413, "too_large", f"The body is over {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        )
     content_type = request.content_type or ""
     if content_type != "application/json":
         return None, error(415, "unsupported_media_type", "Send the body as application/json.")

@@ -73,14 +73,23 @@ def spec() -> dict[str, Any]:
                 "parameters": [token_param],
                 "get": {
                     "summary": "Metadata, no values (scope metadata)",
-                    "responses": {"200": {"description": "Metadata", **_json(_ref("Metadata"))}, **_errors(*COMMON)},
+                    "responses": {
+                        "200": {"description": "Metadata", **_json(_ref("Metadata"))},
+                        **_errors(*COMMON),
+                    },
                 },
                 "patch": {
                     "summary": "Change expiry (scope ttl)",
                     "requestBody": {
                         "required": True,
-                        **_json({"type": "object", "required": ["TTL"], "properties": {"TTL": _ref("TTL")},
-                                 "additionalProperties": False}),
+                        **_json(
+                            {
+                                "type": "object",
+                                "required": ["TTL"],
+                                "properties": {"TTL": _ref("TTL")},
+                                "additionalProperties": False,
+                            }
+                        ),
                     },  # fmt: skip
                     "responses": {
                         "200": {"description": "New metadata", **_json(_ref("Metadata"))},
@@ -92,7 +101,13 @@ def spec() -> dict[str, Any]:
                     "responses": {"204": {"description": "Deleted"}, **_errors(*COMMON)},
                 },
             },
-            "/healthz": {"get": {"summary": "Process alive", "security": [], "responses": {"200": {"description": "ok"}}}},
+            "/healthz": {
+                "get": {
+                    "summary": "Process alive",
+                    "security": [],
+                    "responses": {"200": {"description": "ok"}},
+                }
+            },
             "/readyz": {
                 "get": {
                     "summary": "DynamoDB and KMS reachable",
@@ -128,7 +143,10 @@ def spec() -> dict[str, Any]:
                     "type": "object",
                     "required": ["tokenId"],
                     "additionalProperties": False,
-                    "properties": {"tokenId": _ref("TokenId"), "fields": {"type": "array", "items": {"type": "string"}}},
+                    "properties": {
+                        "tokenId": _ref("TokenId"),
+                        "fields": {"type": "array", "items": {"type": "string"}},
+                    },
                 },
                 "Detokenized": {
                     "type": "object",

@@ -14,7 +14,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name")
         parser.add_argument("--scopes", required=True, help="comma-separated: tokenize,detokenize,...")
-        parser.add_argument("--fields", default="", help="comma-separated fields it may detokenize (default all)")
+        parser.add_argument(
+            "--fields", default="", help="comma-separated fields it may detokenize (default all)"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         scopes = [s for s in options["scopes"].split(",") if s]

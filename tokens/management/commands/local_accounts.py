@@ -19,4 +19,6 @@ class Command(BaseCommand):
             raise CommandError("local_accounts only runs against a local emulator with DEBUG on")
         ApiClient.objects.filter(name=LOCAL_CLIENT).delete()
         _, key = ApiClient.issue(LOCAL_CLIENT, list(PERMISSIONS))
-        self.stdout.write(f"API key for client {LOCAL_CLIENT!r} (all scopes), new each run:\n  export VAULT_KEY={key}")
+        self.stdout.write(
+            f"API key for client {LOCAL_CLIENT!r} (all scopes), new each run:\n  export VAULT_KEY={key}"
+        )

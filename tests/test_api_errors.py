@@ -1,0 +1,145 @@
+"""Every error the API gives is JSON in the one shape, with the right status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from tests.conftest import Api, audit_records, error_of
+from tokens.models import ApiClient
+
+
+def post_raw(api: Api, body: bytes | str, content_type: str = "application/json") -> Any:
+    return api.client.post(
+        "/api/v1/tokens", body, content_type=content_type, HTTP_AUTHORIZATION=f"Bearer {api.key}"
+    )
+
+
+def test_a_missing_key_gets_401(db: Any) -> None:
+    response = Client().post("/api/v1/tokens", "{}", content_type="application/json")
+    assert response.status_code == 401
+    assert error_of(response) == {
+        "code": "unauthorized",
+        "message": "Send your API key as 'Authorization: Bearer <key>'.",
+    }
+    assert response["WWW-Authenticate"] == 'Bearer realm="token-vault"'
+
+
+def test_an_unknown_key_gets_401_and_is_audited(db: Any) -> None:
+    response = Api("tvk_0123456789ab_" + "A" * 43).post("/api/v1/tokens", {"data": {"a": "b"}})
+    assert response.status_code == 401
+    assert error_of(response)["message"] == "The API key is unknown or revoked."
+    record = audit_records()[-1]
+    assert (record["action"], record["outcome"], record["detail"]) == (
+        "authenticate",
+        "denied",
+        "bad key (0123456789ab)",
+    )
+
+
+def test_a_garbage_key_gets_401_without_echoing_it(db: Any) -> None:
+    response = Api("4111111111111111").post("/api/v1/tokens", {"data": {"a": "b"}})
+    assert response.status_code == 401
+    assert "4111111111111111" not in repr(audit_records())
+
+
+def test_a_wrong_secret_with_a_real_prefix_gets_401(full_api: Api) -> None:
+    assert full_api.key
+    forged = full_api.key[:-4] + "AAAA"
+    assert Api(forged).post("/api/v1/tokens", {"data": {"a": "b"}}).status_code == 401
+
+
+def test_a_revoked_key_gets_401(full_api: Api) -> None:
+    client = ApiClient.objects.get(name="full")
+    client.active = False
+    client.save()
+    assert full_api.post("/api/v1/tokens", {"data": {"a": "b"}}).status_code == 401
+
+
+def test_a_deleted_client_gets_401(full_api: Api) -> None:
+    ApiClient.objects.get(name="full").delete()
+    assert full_api.post("/api/v1/tokens", {"data": {"a": "b"}}).status_code == 401
+
+
+def test_a_basic_auth_header_gets_401(full_api: Api) -> None:
+    response = full_api.client.post(
+        "/api/v1/tokens", "{}", content_type="application/json", HTTP_AUTHORIZATION=f"Basic {full_api.key}"
+    )
+    assert response.status_code == 401
+
+
+def test_a_missing_scope_gets_403(writer_api: Api, full_api: Api) -> None:
+    token = full_api.tokenize({"a": "b"})
+    response = writer_api.post("/api/v1/detokenize", {"tokenId": token})
+    assert response.status_code == 403
+    assert error_of(response) == {
+        "code": "forbidden",
+        "message": "This caller lacks the 'detokenize' permission.",
+    }
+
+
+def test_a_wrong_method_gets_405(full_api: Api) -> None:
+    response = full_api.get("/api/v1/tokens")
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert error_of(response) == {"code": "method_not_allowed", "message": "Use POST here."}
+
+
+def test_a_large_body_gets_413(full_api: Api, settings: Any) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    response = full_api.post("/api/v1/tokens", {"data": {"a": "x" * 2000}})
+    assert response.status_code == 413
+    assert error_of(response) == {"code": "too_large", "message": "The body is over 1000 bytes."}
+
+
+def test_a_form_body_gets_415(full_api: Api) -> None:
+    response = post_raw(full_api, "data=1", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+    assert error_of(response) == {
+        "code": "unsupported_media_type",
+        "message": "Send the body as application/json.",
+    }
+
+
+def test_invalid_json_gets_400(full_api: Api) -> None:
+    response = post_raw(full_api, '{"data": ')
+    assert response.status_code == 400
+    assert error_of(response) == {"code": "invalid_json", "message": "The body is not valid JSON."}
+
+
+def test_invalid_utf8_gets_400(full_api: Api) -> None:
+    response = post_raw(full_api, b'{"data": {"a": "\xff\xfe"}}')
+    assert response.status_code == 400
+    assert error_of(response) == {"code": "invalid_json", "message": "The body is not valid UTF-8."}
+
+
+def test_a_body_that_is_not_an_object_gets_400(full_api: Api) -> None:
+    response = post_raw(full_api, "[1, 2]")
+    assert response.status_code == 400
+    assert error_of(response) == {"code": "invalid_request", "message": "The body must be a JSON object."}
+
+
+def test_too_many_requests_get_429(full_api: Api, settings: Any) -> None:
+    from tokens.api.decorators import limiter
+
+    limiter.hits.clear()
+    settings.VAULT_API_RATE_LIMIT = 3
+    statuses = [full_api.get("/api/v1/tokens/zzzz").status_code for _ in range(4)]
+    assert statuses == [404, 404, 404, 429]
+    response = full_api.get("/api/v1/tokens/zzzz")
+    assert error_of(response) == {"code": "throttled", "message": "Too many requests; slow down."}
+    assert response["Retry-After"] == "60"
+    limiter.hits.clear()
+
+
+def test_an_unknown_endpoint_gets_a_json_404(full_api: Api) -> None:
+    response = full_api.get("/api/v1/nope")
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "no_such_endpoint"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/tokens/zzzz", "/api/v1/detokenize"])
+def test_errors_are_never_cached(full_api: Api, path: str) -> None:
+    assert full_api.get(path)["Cache-Control"] == "no-store"
