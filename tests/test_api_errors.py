@@ -143,3 +143,22 @@ def test_an_unknown_endpoint_gets_a_json_404(full_api: Api) -> None:
 @pytest.mark.parametrize("path", ["/api/v1/tokens/zzzz", "/api/v1/detokenize"])
 def test_errors_are_never_cached(full_api: Api, path: str) -> None:
     assert full_api.get(path)["Cache-Control"] == "no-store"
+
+
+def test_a_bad_host_header_gets_a_json_400(full_api: Api) -> None:
+    response = full_api.client.get("/api/v1/tokens/zzzz", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert error_of(response) == {"code": "bad_request", "message": "The request could not be understood."}
+
+
+def test_an_unexpected_error_gets_a_json_500(full_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tokens.api import views
+
+    def explode(*args: Any, **kwargs: Any) -> Any:
+        raise ZeroDivisionError
+
+    monkeypatch.setattr(views.vault, "metadata", explode)
+    full_api.client.raise_request_exception = False
+    response = full_api.get("/api/v1/tokens/zzzz")
+    assert response.status_code == 500
+    assert error_of(response) == {"code": "error", "message": "The vault could not complete the request."}

@@ -11,3 +11,8 @@ urlpatterns = [
     path("api/v1/", include("tokens.api.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "vaultsite.errors.bad_request"
+handler403 = "vaultsite.errors.permission_denied"
+handler404 = "vaultsite.errors.page_not_found"
+handler500 = "vaultsite.errors.server_error"
