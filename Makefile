@@ -22,6 +22,7 @@ test: install
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	SECRET_KEY=check API_KEY_PEPPER=check AUDIT_HMAC_KEY=check $(BIN)/mypy tokens vaultsite monitoring
 
 bench: install
 	$(BIN)/python bench/vault_bench.py

@@ -12,19 +12,19 @@ def _api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _api(request):
         return error(400, "bad_request", "The request could not be understood.")
     return defaults.bad_request(request, exception)
 
 
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _api(request):
         return error(403, "forbidden", "This caller may not do that.")
     return defaults.permission_denied(request, exception)
 
 
-def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _api(request):
         return error(404, "no_such_endpoint", "There is no such API endpoint; see /api/v1/openapi.json.")
     return defaults.page_not_found(request, exception)
