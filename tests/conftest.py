@@ -22,6 +22,9 @@ def vault_aws(settings: Any) -> Iterator[None]:
     """A fresh emulated DynamoDB and KMS for each test, with the vault's tables and key."""
     settings.AWS_ENDPOINT_URL = ""
     settings.VAULT_KMS_KEY = "alias/tokenizer"
+    from tokens.api.decorators import limiter
+
+    limiter.hits.clear()  # rate-limit windows are per process; start each test afresh
     with mock_aws():
         # Built clients are kept between tests (building one costs ~0.1 s);
         # moto intercepts them whenever a mock is active.

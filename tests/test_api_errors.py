@@ -122,16 +122,13 @@ def test_a_body_that_is_not_an_object_gets_400(full_api: Api) -> None:
 
 
 def test_too_many_requests_get_429(full_api: Api, settings: Any) -> None:
-    from tokens.api.decorators import limiter
 
-    limiter.hits.clear()
     settings.VAULT_API_RATE_LIMIT = 3
     statuses = [full_api.get("/api/v1/tokens/zzzz").status_code for _ in range(4)]
     assert statuses == [404, 404, 404, 429]
     response = full_api.get("/api/v1/tokens/zzzz")
     assert error_of(response) == {"code": "throttled", "message": "Too many requests; slow down."}
     assert response["Retry-After"] == "60"
-    limiter.hits.clear()
 
 
 def test_an_unknown_endpoint_gets_a_json_404(full_api: Api) -> None:
@@ -162,3 +159,20 @@ def test_an_unexpected_error_gets_a_json_500(full_api: Api, monkeypatch: pytest.
     response = full_api.get("/api/v1/tokens/zzzz")
     assert response.status_code == 500
     assert error_of(response) == {"code": "error", "message": "The vault could not complete the request."}
+
+
+def test_repeated_bad_keys_from_one_address_get_429(db: Any, settings: Any) -> None:
+
+    settings.VAULT_API_RATE_LIMIT = 2
+    guesser = Api("tvk_0123456789ab_" + "A" * 43)
+    statuses = [guesser.post("/api/v1/tokens", {"data": {"a": "b"}}).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+    assert len([r for r in audit_records() if r["action"] == "authenticate"]) == 2
+
+
+def test_every_response_carries_the_request_id(full_api: Api) -> None:
+    response = full_api.client.get(
+        "/api/v1/tokens/zzzz", HTTP_AUTHORIZATION=f"Bearer {full_api.key}", HTTP_X_REQUEST_ID="req-123"
+    )
+    assert response["X-Request-Id"] == "req-123"
+    assert audit_records()[-1]["request_id"] == "req-123"

@@ -116,17 +116,17 @@ def api(*methods: str) -> Callable[[View], View]:
                 if isinstance(actor, HttpResponse):
                     return actor
                 if not limiter.allow(actor.id, settings.VAULT_API_RATE_LIMIT):
-                    response = error(429, "throttled", "Too many requests; slow down.")
-                    response["Retry-After"] = "60"
-                    return response
+                    return _throttled()
                 body: Any = None
                 if request.method in BODY_METHODS:
                     body, problem = _parse_body(request)
                     if problem is not None:
                         return problem
-                return view(request, actor, ctx, body, **kwargs)
+                response = view(request, actor, ctx, body, **kwargs)
             except VaultError as exc:
-                return from_exception(exc)
+                response = from_exception(exc)
+            response["X-Request-Id"] = ctx.request_id
+            return response
 
         return wrapper
 
@@ -145,7 +145,17 @@ def _authenticate(request: HttpRequest, ctx: RequestContext) -> Actor | HttpResp
     return actor
 
 
+def _throttled() -> HttpResponse:
+    response = error(429, "throttled", "Too many requests; slow down.")
+    response["Retry-After"] = "60"
+    return response
+
+
 def _refuse(ctx: RequestContext, detail: str, message: str) -> HttpResponse:
+    # Failed attempts count against the source address, so guessing keys (or
+    # flooding the audit log with refusals) is throttled too.
+    if not limiter.allow(f"ip:{ctx.source_ip}", settings.VAULT_API_RATE_LIMIT):
+        return _throttled()
     try:
         audit.record("authenticate", "denied", ANONYMOUS, ctx, detail=detail)
     except AuditUnavailable:
