@@ -1,0 +1,129 @@
+"""Our Lambda entry invoked in-process as Lambda would, with API Gateway v1
+and v2 proxy events that it hands to Zappa."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import MARKER, make_api
+from tests.lambda_events import apigw_v1, apigw_v2, load_stage, response_json
+from vaultsite.lambda_handler import lambda_handler
+
+
+@pytest.fixture
+def keys(db: Any) -> dict[str, str]:
+    return {
+        "writer": make_api(["tokenize"], "svc-writer").key or "",
+        "reader": make_api(["detokenize", "metadata"], "svc-reader").key or "",
+    }
+
+
+def later(seconds: int = 3600) -> int:
+    return int(time.time()) + seconds
+
+
+@pytest.mark.parametrize("event_of", [apigw_v1, apigw_v2], ids=["v1", "v2"])
+def test_a_token_minted_by_the_writer_function_is_revealed_by_the_reader_function(
+    event_of: Any, tmp_path: Path, settings: Any, keys: dict[str, str]
+) -> None:
+    ttl = later()
+    with load_stage("syd_writer", tmp_path, settings) as writer:
+        event = event_of(writer.stage, "POST", "/api/v1/tokens", {"data": {"pan": MARKER, "TTL": ttl}}, keys["writer"])
+        response = lambda_handler(event, writer.context())
+    assert response["statusCode"] == 201
+    created = response_json(response)
+    assert created["tokenId"].startswith("TKN-SYD-") and created["TTL"] == ttl
+    assert MARKER not in str(response)
+
+    with load_stage("syd_reader", tmp_path, settings) as reader:
+        event = event_of(reader.stage, "POST", "/api/v1/detokenize", {"tokenId": created["tokenId"]}, keys["reader"])
+        response = lambda_handler(event, reader.context())
+        assert response["statusCode"] == 200
+        assert response_json(response) == {"tokenId": created["tokenId"], "data": {"pan": MARKER}, "TTL": ttl}
+
+        event = event_of(reader.stage, "GET", f"/api/v1/tokens/{created['tokenId']}", None, keys["reader"])
+        response = lambda_handler(event, reader.context())
+        assert response["statusCode"] == 200
+        assert response_json(response)["fields"] == ["pan"]
+
+
+def test_a_base64_encoded_v1_body_is_read(tmp_path: Path, settings: Any, keys: dict[str, str]) -> None:
+    with load_stage("syd_writer", tmp_path, settings) as writer:
+        event = apigw_v1(writer.stage, "POST", "/api/v1/tokens", {"data": {"pan": "1"}}, keys["writer"], base64_body=True)
+        assert lambda_handler(event, writer.context())["statusCode"] == 201
+
+
+def test_the_api_request_path_touches_no_relational_database(
+    tmp_path: Path, settings: Any, keys: dict[str, str], django_assert_num_queries: Any
+) -> None:
+    with load_stage("syd_writer", tmp_path, settings) as writer:
+        event = apigw_v1(writer.stage, "POST", "/api/v1/tokens", {"data": {"pan": "1"}}, keys["writer"])
+        with django_assert_num_queries(0):
+            assert lambda_handler(event, writer.context())["statusCode"] == 201
+
+
+def test_a_writer_function_has_no_detokenize_endpoint(tmp_path: Path, settings: Any, keys: dict[str, str]) -> None:
+    with load_stage("syd_writer", tmp_path, settings) as writer:
+        event = apigw_v1(writer.stage, "POST", "/api/v1/detokenize", {"tokenId": "TKN-SYD-x"}, keys["reader"])
+        response = lambda_handler(event, writer.context())
+    assert response["statusCode"] == 404
+    assert response_json(response)["error"]["code"] == "no_such_endpoint"
+
+
+def test_a_reader_function_has_no_tokenize_endpoint(tmp_path: Path, settings: Any, keys: dict[str, str]) -> None:
+    with load_stage("syd_reader", tmp_path, settings) as reader:
+        event = apigw_v2(reader.stage, "POST", "/api/v1/tokens", {"data": {"pan": MARKER}}, keys["writer"])
+        response = lambda_handler(event, reader.context())
+    assert response["statusCode"] == 404
+    assert response_json(response)["error"]["code"] == "no_such_endpoint"
+    assert MARKER not in str(response)
+
+
+def test_the_health_endpoints_answer_on_every_function(tmp_path: Path, settings: Any) -> None:
+    for name in ("syd_writer", "syd_reader", "syd_operator"):
+        with load_stage(name, tmp_path, settings) as stage:
+            for path in ("/healthz", "/readyz"):
+                response = lambda_handler(apigw_v1(stage.stage, "GET", path), stage.context())
+                assert (name, path, response["statusCode"]) == (name, path, 200)
+
+
+def test_a_value_put_where_a_token_goes_stays_out_of_the_logs(
+    tmp_path: Path, settings: Any, keys: dict[str, str], caplog: Any, capsys: Any
+) -> None:
+    with load_stage("syd_reader", tmp_path, settings) as reader:
+        event = apigw_v1(reader.stage, "GET", f"/api/v1/tokens/{MARKER}", None, keys["reader"])
+        response = lambda_handler(event, reader.context())
+    assert response["statusCode"] == 404
+    captured = capsys.readouterr()
+    assert MARKER not in caplog.text + captured.out + captured.err + str(response)
+
+
+def test_a_manage_command_is_handed_to_zappa(tmp_path: Path, settings: Any) -> None:
+    with load_stage("syd_operator", tmp_path, settings) as operator:
+        assert lambda_handler({"manage": "check"}, operator.context()) == {}
+
+
+def test_a_keep_warm_event_is_handed_to_zappa(tmp_path: Path, settings: Any) -> None:
+    event = {
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "resources": ["arn:aws:events:ap-southeast-2:111122223333:rule/token-vault-syd-writer-zappa-keep-warm-handler.keep_warm_callback"],
+    }
+    with load_stage("syd_writer", tmp_path, settings) as writer:
+        assert lambda_handler(event, writer.context()) is None
+
+
+def test_a_raw_python_command_is_refused(tmp_path: Path, settings: Any) -> None:
+    with load_stage("syd_operator", tmp_path, settings) as operator:
+        result = lambda_handler({"raw_command": "raise SystemExit('ran')"}, operator.context())
+    assert result == {"error": {"code": "forbidden", "message": "Raw Python commands are not accepted by this function."}}
+
+
+def test_a_command_outside_the_project_is_refused(tmp_path: Path, settings: Any) -> None:
+    with load_stage("syd_operator", tmp_path, settings) as operator:
+        result = lambda_handler({"command": "os.getcwd"}, operator.context())
+    assert result["error"]["code"] == "forbidden"

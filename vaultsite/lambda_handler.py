@@ -1,0 +1,121 @@
+"""The Lambda entry point (zappa_settings.json `lambda_handler`).
+
+Serves the seed's direct invocations itself, through the same vault functions
+as the JSON API:
+
+    {"data": {"field": "value", ..., "TTL": 1749865423}}  ->  {"tokenId": ..., "TTL": ...}
+    {"tokenId": "TKN-SYD-..."}                           ->  {"tokenId": ..., "field": "value", ..., "TTL": ...}
+
+and hands every other event (API Gateway v1 and v2, keep-warm and other
+schedules, `zappa manage`) to Zappa's handler. The process's function role
+(settings.VAULT_FUNCTION_ROLE) decides what a direct event may do, exactly as
+it does for the API: a reader function cannot tokenize, a writer cannot
+detokenize. Failures come back as {"error": {"code", "message"}}, never as an
+exception whose text Lambda would hand to the caller and to the logs.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from zappa.handler import LambdaHandler
+from zappa.handler import lambda_handler as zappa_lambda_handler
+
+log = logging.getLogger(__name__)
+
+DIRECT_KEYS = frozenset({"data", "tokenId", "fields"})
+# Permissions a direct invocation gets, by function role. Who may invoke the
+# function at all is decided by IAM (lambda:InvokeFunction).
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "writer": frozenset({"tokenize"}),
+    "reader": frozenset({"detokenize"}),
+    "operator": frozenset({"tokenize", "detokenize"}),
+    "all": frozenset({"tokenize", "detokenize"}),
+}
+# `zappa invoke --raw` would exec arbitrary Python outside every vault check;
+# `zappa invoke <stage> <function>` may only name this project's own code.
+OWN_PACKAGES = ("tokens.", "monitoring.", "vaultsite.")
+
+
+def lambda_handler(event: Any, context: Any) -> Any:
+    if not isinstance(event, dict):
+        return _error("invalid_request", "The event must be a JSON object.")
+    if "raw_command" in event:
+        log.warning("refused a raw_command event")
+        return _error("forbidden", "Raw Python commands are not accepted by this function.")
+    command = event.get("command")
+    if command is not None and not (isinstance(command, str) and command.startswith(OWN_PACKAGES)):
+        log.warning("refused a command event outside the project's packages")
+        return _error("forbidden", "Only this project's own functions may be invoked as commands.")
+    if _is_direct(event):
+        return _direct(event, context)
+    return zappa_lambda_handler(event, context)
+
+
+def _is_direct(event: dict[str, Any]) -> bool:
+    """A seed-style event: it names data or a token, and is not an HTTP or AWS event."""
+    return bool(DIRECT_KEYS & event.keys()) and not (
+        {"httpMethod", "requestContext", "version", "Records", "detail-type"} & event.keys()
+    )
+
+
+def _direct(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        # Zappa's handler is a singleton: this loads zappa_settings and sets up
+        # Django once per container, as it does for HTTP events.
+        LambdaHandler()
+        return _serve(event, context)
+    except Exception as exc:
+        from tokens.errors import VaultError
+
+        if isinstance(exc, VaultError):
+            return _vault_error(exc)
+        # Log the type only: the text of an unexpected error could hold input.
+        log.error("direct invocation failed: %s", type(exc).__name__)
+        return _error("error", "The vault could not complete the request.")
+
+
+def _serve(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    from django.conf import settings
+
+    from tokens import validation, vault
+    from tokens.actors import Actor, RequestContext
+
+    function = str(getattr(context, "function_name", "") or "lambda")
+    actor = Actor(
+        kind="lambda",
+        id=f"lambda:{function}",
+        name=function,
+        permissions=ROLE_PERMISSIONS[settings.VAULT_FUNCTION_ROLE],
+    )
+    request_id = str(getattr(context, "aws_request_id", "") or "") or uuid.uuid4().hex
+    ctx = RequestContext(channel="lambda", user_agent="lambda-invoke", request_id=request_id[:128])
+    if "data" in event:
+        validation.only_keys(event, {"data"}, where="event")
+        info = vault.tokenize(actor, ctx, event["data"])
+        return {"tokenId": info.token_id, "TTL": info.expires_at}
+    validation.only_keys(event, {"tokenId", "fields"}, where="event")
+    token_id = event.get("tokenId")
+    if not isinstance(token_id, str):
+        raise validation.invalid("event.tokenId", "is required and must be a string")
+    revealed = vault.detokenize(actor, ctx, token_id, event.get("fields"))
+    # The seed's decrypt function returned the item itself: tokenId, the fields, TTL.
+    return {"tokenId": revealed.token_id, **revealed.data, "TTL": revealed.expires_at}
+
+
+def _vault_error(exc: Any) -> dict[str, Any]:
+    from tokens.errors import IntegrityFailure, NotFound
+
+    if isinstance(exc, IntegrityFailure):
+        # Callers cannot tell a tampered item from an unknown one.
+        return _error(NotFound.code, NotFound.message)
+    return _error(exc.code, exc.message, **exc.details)
+
+
+def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return {"error": body}
