@@ -22,9 +22,13 @@ IAM = Path(__file__).resolve().parent.parent / "infra" / "iam"
 PLACEHOLDERS = {"REGION", "ACCOUNT_ID", "KEY_ID", "FUNCTION_NAME"}
 
 
-def render(role: str, region: str, account: str, key_id: str, function: str = "token-vault-fn") -> dict[str, Any]:
+def render(
+    role: str, region: str, account: str, key_id: str, function: str = "token-vault-fn"
+) -> dict[str, Any]:
     text = (IAM / f"{role}.json").read_text()
-    filled = string.Template(text).substitute(REGION=region, ACCOUNT_ID=account, KEY_ID=key_id, FUNCTION_NAME=function)
+    filled = string.Template(text).substitute(
+        REGION=region, ACCOUNT_ID=account, KEY_ID=key_id, FUNCTION_NAME=function
+    )
     return dict(json.loads(filled))
 
 
@@ -34,7 +38,9 @@ def grants(policy: dict[str, Any]) -> set[tuple[str, str]]:
         assert statement["Effect"] == "Allow"
         assert set(statement) == {"Sid", "Effect", "Action", "Resource"}
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
         pairs |= {(a, r) for a in actions for r in resources}
     return pairs
 
@@ -52,7 +58,11 @@ EVERY_ROLE = {
     ("dynamodb:UpdateItem", CLIENTS),
     ("dynamodb:DescribeTable", TABLE),
     ("kms:DescribeKey", KEY),
-    *{(a, r) for a in ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents") for r in (LOGS, LOGS + ":*")},
+    *{
+        (a, r)
+        for a in ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents")
+        for r in (LOGS, LOGS + ":*")
+    },
 }
 EXPECTED = {
     "writer": EVERY_ROLE | {("dynamodb:PutItem", TABLE), ("kms:GenerateDataKey", KEY)},

@@ -63,7 +63,10 @@ def test_an_unserved_api_path_gets_the_api_error_shape(role: str, api: Api, sett
     response = api.post(path, {"tokenId": "x"})
     assert response.status_code == 404
     assert response.json() == {
-        "error": {"code": "no_such_endpoint", "message": "There is no such API endpoint; see /api/v1/openapi.json."}
+        "error": {
+            "code": "no_such_endpoint",
+            "message": "There is no such API endpoint; see /api/v1/openapi.json.",
+        }
     }
 
 

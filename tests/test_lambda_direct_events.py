@@ -85,7 +85,9 @@ def test_direct_events_are_audited_as_the_lambda_function(tmp_path: Path, settin
 def test_a_reader_function_refuses_a_tokenize_event(tmp_path: Path, settings: Any) -> None:
     with load_stage("syd_reader", tmp_path, settings) as reader:
         result = lambda_handler(seed_event(int(time.time()) + 3600), reader.context())
-    assert result == {"error": {"code": "forbidden", "message": FORBIDDEN_ROLE.format(role="reader", op="tokenize")}}
+    assert result == {
+        "error": {"code": "forbidden", "message": FORBIDDEN_ROLE.format(role="reader", op="tokenize")}
+    }
     assert [(r["action"], r["outcome"]) for r in records()] == [("tokenize", "denied")]
     assert MARKER not in str(records())
 
@@ -94,7 +96,9 @@ def test_a_writer_function_refuses_a_detokenize_event(tmp_path: Path, settings: 
     token = mint(tmp_path, settings, int(time.time()) + 3600)
     with load_stage("syd_writer", tmp_path, settings) as writer:
         result = lambda_handler({"tokenId": token}, writer.context())
-    assert result == {"error": {"code": "forbidden", "message": FORBIDDEN_ROLE.format(role="writer", op="detokenize")}}
+    assert result == {
+        "error": {"code": "forbidden", "message": FORBIDDEN_ROLE.format(role="writer", op="detokenize")}
+    }
     assert [(r["action"], r["outcome"]) for r in records()][-1] == ("detokenize", "denied")
     assert MARKER not in str(result)
 

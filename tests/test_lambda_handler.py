@@ -32,7 +32,9 @@ def test_a_token_minted_by_the_writer_function_is_revealed_by_the_reader_functio
 ) -> None:
     ttl = later()
     with load_stage("syd_writer", tmp_path, settings) as writer:
-        event = event_of(writer.stage, "POST", "/api/v1/tokens", {"data": {"pan": MARKER, "TTL": ttl}}, keys["writer"])
+        event = event_of(
+            writer.stage, "POST", "/api/v1/tokens", {"data": {"pan": MARKER, "TTL": ttl}}, keys["writer"]
+        )
         response = lambda_handler(event, writer.context())
     assert response["statusCode"] == 201
     created = response_json(response)
@@ -40,7 +42,9 @@ def test_a_token_minted_by_the_writer_function_is_revealed_by_the_reader_functio
     assert MARKER not in str(response)
 
     with load_stage("syd_reader", tmp_path, settings) as reader:
-        event = event_of(reader.stage, "POST", "/api/v1/detokenize", {"tokenId": created["tokenId"]}, keys["reader"])
+        event = event_of(
+            reader.stage, "POST", "/api/v1/detokenize", {"tokenId": created["tokenId"]}, keys["reader"]
+        )
         response = lambda_handler(event, reader.context())
         assert response["statusCode"] == 200
         assert response_json(response) == {"tokenId": created["tokenId"], "data": {"pan": MARKER}, "TTL": ttl}
@@ -53,7 +57,9 @@ def test_a_token_minted_by_the_writer_function_is_revealed_by_the_reader_functio
 
 def test_a_base64_encoded_v1_body_is_read(tmp_path: Path, settings: Any, keys: dict[str, str]) -> None:
     with load_stage("syd_writer", tmp_path, settings) as writer:
-        event = apigw_v1(writer.stage, "POST", "/api/v1/tokens", {"data": {"pan": "1"}}, keys["writer"], base64_body=True)
+        event = apigw_v1(
+            writer.stage, "POST", "/api/v1/tokens", {"data": {"pan": "1"}}, keys["writer"], base64_body=True
+        )
         assert lambda_handler(event, writer.context())["statusCode"] == 201
 
 
@@ -66,7 +72,9 @@ def test_the_api_request_path_touches_no_relational_database(
             assert lambda_handler(event, writer.context())["statusCode"] == 201
 
 
-def test_a_writer_function_has_no_detokenize_endpoint(tmp_path: Path, settings: Any, keys: dict[str, str]) -> None:
+def test_a_writer_function_has_no_detokenize_endpoint(
+    tmp_path: Path, settings: Any, keys: dict[str, str]
+) -> None:
     with load_stage("syd_writer", tmp_path, settings) as writer:
         event = apigw_v1(writer.stage, "POST", "/api/v1/detokenize", {"tokenId": "TKN-SYD-x"}, keys["reader"])
         response = lambda_handler(event, writer.context())
@@ -74,7 +82,9 @@ def test_a_writer_function_has_no_detokenize_endpoint(tmp_path: Path, settings: 
     assert response_json(response)["error"]["code"] == "no_such_endpoint"
 
 
-def test_a_reader_function_has_no_tokenize_endpoint(tmp_path: Path, settings: Any, keys: dict[str, str]) -> None:
+def test_a_reader_function_has_no_tokenize_endpoint(
+    tmp_path: Path, settings: Any, keys: dict[str, str]
+) -> None:
     with load_stage("syd_reader", tmp_path, settings) as reader:
         event = apigw_v2(reader.stage, "POST", "/api/v1/tokens", {"data": {"pan": MARKER}}, keys["writer"])
         response = lambda_handler(event, reader.context())
@@ -111,7 +121,9 @@ def test_a_keep_warm_event_is_handed_to_zappa(tmp_path: Path, settings: Any) -> 
     event = {
         "detail-type": "Scheduled Event",
         "source": "aws.events",
-        "resources": ["arn:aws:events:ap-southeast-2:111122223333:rule/token-vault-syd-writer-zappa-keep-warm-handler.keep_warm_callback"],
+        "resources": [
+            "arn:aws:events:ap-southeast-2:111122223333:rule/token-vault-syd-writer-zappa-keep-warm-handler.keep_warm_callback"
+        ],
     }
     with load_stage("syd_writer", tmp_path, settings) as writer:
         assert lambda_handler(event, writer.context()) is None
@@ -120,7 +132,9 @@ def test_a_keep_warm_event_is_handed_to_zappa(tmp_path: Path, settings: Any) -> 
 def test_a_raw_python_command_is_refused(tmp_path: Path, settings: Any) -> None:
     with load_stage("syd_operator", tmp_path, settings) as operator:
         result = lambda_handler({"raw_command": "raise SystemExit('ran')"}, operator.context())
-    assert result == {"error": {"code": "forbidden", "message": "Raw Python commands are not accepted by this function."}}
+    assert result == {
+        "error": {"code": "forbidden", "message": "Raw Python commands are not accepted by this function."}
+    }
 
 
 def test_a_command_outside_the_project_is_refused(tmp_path: Path, settings: Any) -> None:

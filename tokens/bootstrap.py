@@ -1,7 +1,9 @@
-"""Create (idempotently) the tables and, on a local emulator, the KMS key."""
+"""Create (idempotently) the tables and, on a local emulator, the KMS key;
+with `add_region`, replicate tables and key into a second region."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.conf import settings
@@ -25,24 +27,26 @@ def _create_table(name: str, spec: dict[str, Any]) -> str:
     return f"table {name}: created"
 
 
-def _enable_ttl(name: str) -> str:
-    ddb = aws.client("dynamodb")
+def _enable_ttl(name: str, region: str | None = None) -> str:
+    ddb = aws.client("dynamodb", region)
+    where = f" in {region}" if region else ""
     status = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
     if status.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
-        return f"table {name}: TTL on 'TTL' already enabled"
+        return f"table {name}{where}: TTL on 'TTL' already enabled"
     ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "TTL"})
-    return f"table {name}: TTL on 'TTL' enabled"
+    return f"table {name}{where}: TTL on 'TTL' enabled"
 
 
-def _enable_pitr(name: str) -> str:
-    ddb = aws.client("dynamodb")
+def _enable_pitr(name: str, region: str | None = None) -> str:
+    ddb = aws.client("dynamodb", region)
+    where = f" in {region}" if region else ""
     try:
         ddb.update_continuous_backups(
             TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
         )
-        return f"table {name}: point-in-time recovery enabled"
+        return f"table {name}{where}: point-in-time recovery enabled"
     except Exception as exc:  # not every emulator supports it
-        return f"table {name}: point-in-time recovery not supported here ({type(exc).__name__})"
+        return f"table {name}{where}: point-in-time recovery not supported here ({type(exc).__name__})"
 
 
 def _key(local: bool) -> str:
@@ -126,3 +130,120 @@ def _republish_clients() -> str:
     for client in clients:
         client.save()
     return f"API clients: {len(clients)} published to {settings.VAULT_CLIENTS_TABLE}"
+
+
+# --- a second region: global-table replicas and the multi-Region key replica ----
+# Polling for replica creation (minutes on AWS); tests set it to 0.
+POLL_SECONDS = 10.0
+MAX_WAIT_SECONDS = 1800.0
+
+
+def add_region(replica_region: str) -> list[str]:
+    """Replicate the data, audit and clients tables and the KMS key into replica_region.
+
+    Idempotent: what exists is reported and left alone. Run it from the home
+    region (settings.AWS_REGION) after `bootstrap()`, with administrator
+    credentials; the functions' roles cannot do any of this.
+    """
+    if replica_region == settings.AWS_REGION:
+        raise BootstrapError(f"{replica_region} is the home region; name the other region")
+    if settings.AWS_ENDPOINT_URL:
+        raise BootstrapError("global-table replicas need AWS; the local emulator cannot replicate tables")
+    done: list[str] = []
+    for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE, settings.VAULT_CLIENTS_TABLE):
+        done.append(_replicate_table(table, replica_region))
+    done.append(_enable_ttl(settings.VAULT_TABLE, replica_region))
+    for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE):
+        done.append(_enable_pitr(table, replica_region))
+    done.extend(_replicate_key(replica_region))
+    return done
+
+
+def _describe(name: str) -> dict[str, Any]:
+    return dict(aws.client("dynamodb").describe_table(TableName=name)["Table"])
+
+
+def _replica_status(table: dict[str, Any], region: str) -> str | None:
+    for replica in table.get("Replicas", []):
+        if replica.get("RegionName") == region:
+            return str(replica.get("ReplicaStatus", "ACTIVE"))
+    return None
+
+
+def _wait(name: str, region: str | None = None) -> dict[str, Any]:
+    """Until the table (and, if given, its replica in region) is ACTIVE."""
+    deadline = time.monotonic() + MAX_WAIT_SECONDS
+    while True:
+        table = _describe(name)
+        ready = table.get("TableStatus") == "ACTIVE"
+        if region is not None:
+            ready = ready and _replica_status(table, region) == "ACTIVE"
+        if ready:
+            return table
+        if time.monotonic() > deadline:
+            raise BootstrapError(f"table {name}: still not active after {MAX_WAIT_SECONDS:.0f} s")
+        time.sleep(POLL_SECONDS)
+
+
+def _replicate_table(name: str, region: str) -> str:
+    ddb = aws.client("dynamodb")
+    table = _wait(name)
+    status = _replica_status(table, region)
+    if status is not None:
+        if status != "ACTIVE":
+            _wait(name, region)
+        return f"table {name}: replica in {region} found"
+    stream = table.get("StreamSpecification") or {}
+    if not stream.get("StreamEnabled"):
+        # Replicas need a stream of new and old images.
+        ddb.update_table(
+            TableName=name,
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        _wait(name)
+    elif stream.get("StreamViewType") != "NEW_AND_OLD_IMAGES":
+        raise BootstrapError(
+            f"table {name}: its stream has view type {stream.get('StreamViewType')}; "
+            "global tables need NEW_AND_OLD_IMAGES"
+        )
+    ddb.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": region}}])
+    _wait(name, region)
+    return f"table {name}: replica in {region} created"
+
+
+def _replicate_key(region: str) -> list[str]:
+    kms = aws.client("kms")
+    key = settings.VAULT_KMS_KEY
+    meta = kms.describe_key(KeyId=key)["KeyMetadata"]
+    if not meta.get("MultiRegion"):
+        raise BootstrapError(
+            f"KMS key {key} is a single-Region key; create a multi-Region key "
+            "(aws kms create-key --multi-region) and point VAULT_KMS_KEY at it"
+        )
+    config = meta["MultiRegionConfiguration"]
+    primary = config["PrimaryKey"]
+    regions = {primary["Region"]} | {r["Region"] for r in config.get("ReplicaKeys", [])}
+    replica_arn = f"arn:aws:kms:{region}:{meta['AWSAccountId']}:key/{meta['KeyId']}"
+    if region in regions:
+        done = [f"KMS key {meta['KeyId']}: replica in {region} found ({replica_arn})"]
+    else:
+        replica_arn = aws.client("kms", primary["Region"]).replicate_key(
+            KeyId=primary["Arn"], ReplicaRegion=region, Description=meta.get("Description", "")
+        )["ReplicaKeyMetadata"]["Arn"]
+        done = [f"KMS key {meta['KeyId']}: replica in {region} created ({replica_arn})"]
+    if key.startswith("alias/"):
+        done.append(_alias(key, replica_arn, region))
+    done.append(f"set VAULT_KMS_KEY={replica_arn} on the {region} functions")
+    return done
+
+
+def _alias(alias: str, target_arn: str, region: str) -> str:
+    """Aliases are not replicated with the key: create the same alias in the replica region."""
+    kms = aws.client("kms", region)
+    try:
+        kms.describe_key(KeyId=alias)
+        return f"KMS alias {alias} in {region}: found"
+    except kms.exceptions.NotFoundException:
+        pass
+    kms.create_alias(AliasName=alias, TargetKeyId=target_arn)
+    return f"KMS alias {alias} in {region}: created"

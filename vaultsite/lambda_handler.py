@@ -3,8 +3,9 @@
 Serves the seed's direct invocations itself, through the same vault functions
 as the JSON API:
 
-    {"data": {"field": "value", ..., "TTL": 1749865423}}  ->  {"tokenId": ..., "TTL": ...}
-    {"tokenId": "TKN-SYD-..."}                           ->  {"tokenId": ..., "field": "value", ..., "TTL": ...}
+    {"data": {"field": "value", ..., "TTL": 1749865423}}  ->  {"tokenId": ..., "TTL": ...}    (writer)
+    {"tokenId": "TKN-SYD-...", "fields": [...]?}          ->  {"tokenId": ..., "field": ..., "TTL": ...}
+                                                              (reader)
 
 and hands every other event (API Gateway v1 and v2, keep-warm and other
 schedules, `zappa manage`) to Zappa's handler. The process's function role

@@ -147,6 +147,10 @@ VAULT_AUDIT_TABLE = envstr("VAULT_AUDIT_TABLE", "vault-audit")
 VAULT_CLIENTS_TABLE = envstr("VAULT_CLIENTS_TABLE", "vault-api-clients")
 # KMS key: id, ARN or alias. On AWS, the multi-Region key's ARN in this region.
 VAULT_KMS_KEY = envstr("VAULT_KMS_KEY", "alias/tokenizer")
+# A key ARN must be this region's: the encryption SDK calls KMS in the ARN's region,
+# so another region's ARN would send every request across regions (deploy check).
+if VAULT_KMS_KEY.startswith("arn:") and VAULT_KMS_KEY.split(":")[3] != AWS_REGION:
+    raise ImproperlyConfigured(f"VAULT_KMS_KEY must be a key ARN in {AWS_REGION}, this function's region")
 # Retention when a caller gives no TTL, and the longest a token may live (seconds).
 VAULT_DEFAULT_RETENTION = envint("VAULT_DEFAULT_RETENTION", 30 * 86400)
 VAULT_MAX_RETENTION = envint("VAULT_MAX_RETENTION", 400 * 86400)

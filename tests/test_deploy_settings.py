@@ -1,0 +1,137 @@
+"""zappa_settings.json: every stage loads in Zappa, carries a complete
+configuration for its region and function role, and no secret."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from tests.lambda_events import ROOT, SETTINGS_FILE, STAGES, stage_cli
+
+REGIONS = {"syd": ("ap-southeast-2", "SYD"), "sin": ("ap-southeast-1", "SIN")}
+SECRETS = {"SECRET_KEY", "API_KEY_PEPPER", "AUDIT_HMAC_KEY", "DATABASE_URL"}
+STAGE_ENV = {
+    "VAULT_FUNCTION_ROLE", "VAULT_REGION_CODE", "VAULT_KMS_KEY", "VAULT_TABLE", "VAULT_AUDIT_TABLE",
+    "VAULT_CLIENTS_TABLE", "METRICS_SINK", "ALLOWED_HOSTS",
+}  # fmt: skip
+MUST_NOT_SHIP = {
+    "tests",
+    "docs",
+    "bench",
+    "infra",
+    "scripts",
+    ".venv",
+    "moto",
+    "playwright",
+    "pytest",
+    "_pytest",
+    "ruff",
+}
+
+
+def raw() -> dict[str, Any]:
+    return dict(json.loads(SETTINGS_FILE.read_text()))
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_stage_loads_with_its_region_role_and_handler(stage: str) -> None:
+    cli = stage_cli(stage)
+    short, role = stage.split("_")
+    region, code = REGIONS[short]
+    env = cli.aws_environment_variables
+    assert cli.aws_region == region
+    assert cli.lambda_name == f"token-vault-{short}-{role}"
+    assert cli.lambda_handler == "vaultsite.lambda_handler.lambda_handler"
+    assert cli.django_settings == "vaultsite.settings"
+    assert cli.runtime == "python3.11"
+    assert cli.xray_tracing is True and cli.manage_roles is False
+    assert set(cli.vpc_config) == {"SubnetIds", "SecurityGroupIds"} and cli.vpc_config["SubnetIds"]
+    assert set(env) >= STAGE_ENV
+    assert env["VAULT_FUNCTION_ROLE"] == role and env["VAULT_REGION_CODE"] == code
+    assert env["METRICS_SINK"] == "emf"
+    assert env["VAULT_KMS_KEY"].startswith(f"arn:aws:kms:{region}:")
+    assert f".execute-api.{region}.amazonaws.com" in env["ALLOWED_HOSTS"].split(",")
+    assert cli.stage_config["cloudwatch_data_trace"] is False  # it would log request bodies
+    assert MUST_NOT_SHIP <= set(cli.stage_config["exclude"])
+
+
+def test_every_stage_uses_the_same_multi_region_key_in_its_own_region() -> None:
+    keys = {stage: stage_cli(stage).aws_environment_variables["VAULT_KMS_KEY"] for stage in STAGES}
+    key_ids = {arn.rsplit("/", 1)[1] for arn in keys.values()}
+    assert len(key_ids) == 1 and key_ids.pop().startswith("mrk-")
+    for stage, arn in keys.items():
+        assert arn.split(":")[3] == stage_cli(stage).aws_region
+
+
+def test_the_base_and_region_stages_are_what_the_function_stages_extend() -> None:
+    settings = raw()
+    assert set(settings) == {"base", "syd", "sin", *STAGES}
+    assert settings["syd"]["extends"] == settings["sin"]["extends"] == "base"
+    for stage in STAGES:
+        assert settings[stage]["extends"] == stage.split("_")[0]
+        # extends is a shallow merge: a stage's dict must be whole, not a patch.
+        assert set(settings[stage]["aws_environment_variables"]) >= STAGE_ENV
+
+
+def test_no_stage_carries_a_secret() -> None:
+    for stage in STAGES:
+        cli = stage_cli(stage)
+        assert not SECRETS & set(cli.environment_variables), stage
+        assert not SECRETS & set(cli.aws_environment_variables), stage
+        assert not SECRETS & set(cli.get_zappa_settings_string().split("'")), stage
+
+
+def test_the_writer_and_reader_keep_warm_and_answer_within_api_gateway_s_limit() -> None:
+    for stage in STAGES:
+        cli = stage_cli(stage)
+        if cli.aws_environment_variables["VAULT_FUNCTION_ROLE"] == "operator":
+            assert cli.timeout_seconds >= 120  # migrations and audit verification run here
+        else:
+            assert cli.stage_config["keep_warm"] is True
+            assert cli.timeout_seconds <= 29
+
+
+def test_django_settings_load_with_each_stage_s_environment_and_refuse_without_secrets() -> None:
+    """In one fresh interpreter per case, as a cold start would."""
+    script = (
+        "import json, os, sys, runpy\n"
+        "env = json.loads(sys.argv[1])\n"
+        "os.environ.clear(); os.environ.update(env)\n"
+        "try:\n"
+        "    s = runpy.run_path('vaultsite/settings.py')\n"
+        "    print(json.dumps({'ok': True, 'role': s['VAULT_FUNCTION_ROLE'], 'code': s['VAULT_REGION_CODE'],"
+        " 'key': s['VAULT_KMS_KEY'], 'sink': s['METRICS_SINK'], 'debug': s['DEBUG']}))\n"
+        "except Exception as exc:\n"
+        "    print(json.dumps({'ok': False, 'error': type(exc).__name__, 'message': str(exc)}))\n"
+    )
+    secrets = {"SECRET_KEY": "s", "API_KEY_PEPPER": "p", "AUDIT_HMAC_KEY": "a"}
+    cases = []
+    for stage in STAGES:
+        cli = stage_cli(stage)
+        lambda_env = {"AWS_REGION": cli.aws_region, **cli.aws_environment_variables}
+        cases.append((stage, {**lambda_env, **secrets}, True))
+    cli = stage_cli("syd_reader")
+    cases.append(("no secrets", {"AWS_REGION": cli.aws_region, **cli.aws_environment_variables}, False))
+    wrong = {**cli.aws_environment_variables, **secrets, "AWS_REGION": "ap-southeast-1"}
+    cases.append(("other region's key", wrong, False))
+    for name, env, ok in cases:
+        env = {**env, "PATH": os.environ["PATH"]}
+        out = subprocess.run(
+            [sys.executable, "-c", script, json.dumps(env)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        result = json.loads(out)
+        assert result["ok"] is ok, (name, result)
+        if ok:
+            assert result["role"] == env["VAULT_FUNCTION_ROLE"] and result["sink"] == "emf", name
+            assert result["debug"] is False, name
+        else:
+            assert result["error"] == "ImproperlyConfigured", (name, result)
