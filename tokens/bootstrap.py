@@ -149,13 +149,14 @@ def add_region(replica_region: str) -> list[str]:
         raise BootstrapError(f"{replica_region} is the home region; name the other region")
     if settings.AWS_ENDPOINT_URL:
         raise BootstrapError("global-table replicas need AWS; the local emulator cannot replicate tables")
+    key = _multi_region_key()  # before any change: a single-Region key cannot be replicated
     done: list[str] = []
     for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE, settings.VAULT_CLIENTS_TABLE):
         done.append(_replicate_table(table, replica_region))
     done.append(_enable_ttl(settings.VAULT_TABLE, replica_region))
     for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE):
         done.append(_enable_pitr(table, replica_region))
-    done.extend(_replicate_key(replica_region))
+    done.extend(_replicate_key(key, replica_region))
     return done
 
 
@@ -211,15 +212,19 @@ def _replicate_table(name: str, region: str) -> str:
     return f"table {name}: replica in {region} created"
 
 
-def _replicate_key(region: str) -> list[str]:
-    kms = aws.client("kms")
+def _multi_region_key() -> dict[str, Any]:
     key = settings.VAULT_KMS_KEY
-    meta = kms.describe_key(KeyId=key)["KeyMetadata"]
+    meta = dict(aws.client("kms").describe_key(KeyId=key)["KeyMetadata"])
     if not meta.get("MultiRegion"):
         raise BootstrapError(
             f"KMS key {key} is a single-Region key; create a multi-Region key "
             "(aws kms create-key --multi-region) and point VAULT_KMS_KEY at it"
         )
+    return meta
+
+
+def _replicate_key(meta: dict[str, Any], region: str) -> list[str]:
+    key = settings.VAULT_KMS_KEY
     config = meta["MultiRegionConfiguration"]
     primary = config["PrimaryKey"]
     regions = {primary["Region"]} | {r["Region"] for r in config.get("ReplicaKeys", [])}
@@ -228,7 +233,7 @@ def _replicate_key(region: str) -> list[str]:
         done = [f"KMS key {meta['KeyId']}: replica in {region} found ({replica_arn})"]
     else:
         replica_arn = aws.client("kms", primary["Region"]).replicate_key(
-            KeyId=primary["Arn"], ReplicaRegion=region, Description=meta.get("Description", "")
+            KeyId=meta["KeyId"], ReplicaRegion=region, Description=meta.get("Description", "")
         )["ReplicaKeyMetadata"]["Arn"]
         done = [f"KMS key {meta['KeyId']}: replica in {region} created ({replica_arn})"]
     if key.startswith("alias/"):
