@@ -129,15 +129,12 @@ def test_a_keep_warm_event_is_handed_to_zappa(tmp_path: Path, settings: Any) -> 
         assert lambda_handler(event, writer.context()) is None
 
 
-def test_a_raw_python_command_is_refused(tmp_path: Path, settings: Any) -> None:
+@pytest.mark.parametrize(
+    "event", [{"raw_command": "raise SystemExit('ran')"}, {"command": "os.getcwd"}], ids=["raw", "command"]
+)
+def test_a_zappa_invoke_event_is_refused(event: dict[str, str], tmp_path: Path, settings: Any) -> None:
     with load_stage("syd_operator", tmp_path, settings) as operator:
-        result = lambda_handler({"raw_command": "raise SystemExit('ran')"}, operator.context())
+        result = lambda_handler(event, operator.context())
     assert result == {
-        "error": {"code": "forbidden", "message": "Raw Python commands are not accepted by this function."}
+        "error": {"code": "forbidden", "message": "This function does not run commands; use `zappa manage`."}
     }
-
-
-def test_a_command_outside_the_project_is_refused(tmp_path: Path, settings: Any) -> None:
-    with load_stage("syd_operator", tmp_path, settings) as operator:
-        result = lambda_handler({"command": "os.getcwd"}, operator.context())
-    assert result["error"]["code"] == "forbidden"
