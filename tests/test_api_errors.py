@@ -176,3 +176,10 @@ def test_every_response_carries_the_request_id(full_api: Api) -> None:
     )
     assert response["X-Request-Id"] == "req-123"
     assert audit_records()[-1]["request_id"] == "req-123"
+
+
+def test_a_post_to_an_unknown_endpoint_gets_a_json_404_not_a_csrf_page(full_api: Api) -> None:
+    client = Client(enforce_csrf_checks=True)
+    response = client.post("/api/v1/nope", "{}", content_type="application/json")
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "no_such_endpoint"

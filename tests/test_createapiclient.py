@@ -41,3 +41,27 @@ def test_it_rejects_an_unknown_scope(db: Any) -> None:
     ):
         create("billing", "--scopes", "tokenize,root")
     assert not ApiClient.objects.exists()
+
+
+def test_saving_a_client_keeps_its_last_used_time(db: Any) -> None:
+    key = create("billing", "--scopes", "tokenize")[-1]
+    Api(key).post("/api/v1/tokens", {"data": {"pan": "4111"}})
+    client = ApiClient.objects.get(name="billing")
+    used = client.last_used
+    assert used is not None
+    client.scopes = ["tokenize", "metadata"]
+    client.save()
+    assert client.last_used == used
+
+
+def test_narrowing_and_widening_fields_reaches_the_api(db: Any) -> None:
+    key = create("billing", "--scopes", "tokenize,detokenize", "--fields", "pan")[-1]
+    token = Api(key).tokenize({"pan": "4111", "cvc": "123"})
+    assert Api(key).post("/api/v1/detokenize", {"tokenId": token}).json()["data"] == {"pan": "4111"}
+    client = ApiClient.objects.get(name="billing")
+    client.allowed_fields = None
+    client.save()
+    assert Api(key).post("/api/v1/detokenize", {"tokenId": token}).json()["data"] == {
+        "pan": "4111",
+        "cvc": "123",
+    }

@@ -36,7 +36,9 @@ def grants(policy: dict[str, Any]) -> set[tuple[str, str]]:
     pairs: set[tuple[str, str]] = set()
     for statement in policy["Statement"]:
         assert statement["Effect"] == "Allow"
-        assert set(statement) == {"Sid", "Effect", "Action", "Resource"}
+        # Only the last-used update is narrowed by a condition (checked below).
+        keys = {"Sid", "Effect", "Action", "Resource"}
+        assert set(statement) == (keys | {"Condition"} if statement["Sid"] == "ApiClientsLastUsed" else keys)
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         resources = (
             statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
@@ -78,7 +80,6 @@ EXPECTED = {
         ("dynamodb:Query", AUDIT_INDEX),
         ("dynamodb:Scan", AUDIT),
         ("dynamodb:Scan", AUDIT_INDEX),
-        ("dynamodb:PutItem", CLIENTS),
     },
 }
 
@@ -96,6 +97,23 @@ def test_a_policy_has_no_wildcard_and_only_known_placeholders(role: str) -> None
     for action, resource in grants(render(role, R, A, K)):
         assert "*" not in action, action
         assert resource != "*" and not resource.endswith(":*") or resource == LOGS + ":*", resource
+
+
+@pytest.mark.parametrize("role", ["writer", "reader"])
+def test_request_path_roles_may_update_only_last_used_on_api_clients(role: str) -> None:
+    policy = json.loads((IAM / f"{role}.json").read_text())
+    updates = [s for s in policy["Statement"] if "dynamodb:UpdateItem" in s["Action"]]
+    assert [s["Sid"] for s in updates] == ["ApiClientsLastUsed"]
+    assert updates[0]["Condition"] == {
+        "ForAllValues:StringEquals": {"dynamodb:Attributes": ["prefix", "last_used"]},
+        "StringEqualsIfExists": {"dynamodb:ReturnValues": ["NONE"]},
+    }
+
+
+def test_only_the_operator_may_publish_api_clients() -> None:
+    policy = json.loads((IAM / "operator.json").read_text())
+    publish = [s for s in policy["Statement"] if s["Sid"] == "ApiClientsPublish"]
+    assert publish[0]["Action"] == ["dynamodb:UpdateItem"] and "Condition" not in publish[0]
 
 
 def test_a_writer_cannot_read_and_a_reader_cannot_write() -> None:

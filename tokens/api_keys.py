@@ -39,18 +39,30 @@ def publish(
     prefix: str, *, client_id: int, name: str, scopes: list[str], fields: list[str] | None,
     active: bool, hashed: str,
 ) -> None:  # fmt: skip
-    item: dict[str, Any] = {
-        "prefix": {"S": prefix},
-        "client_id": {"N": str(client_id)},
-        "name": {"S": name},
-        "scopes": {"L": [{"S": s} for s in scopes]},
-        "active": {"BOOL": active},
-        "key_hash": {"S": hashed},
+    # An update, not a put: last_used, written by the request path, must survive.
+    values: dict[str, Any] = {
+        ":client_id": {"N": str(client_id)},
+        ":name": {"S": name},
+        ":scopes": {"L": [{"S": s} for s in scopes]},
+        ":active": {"BOOL": active},
+        ":key_hash": {"S": hashed},
     }
-    if fields is not None:
-        item["fields"] = {"L": [{"S": f} for f in fields]}
+    update = (
+        "SET client_id = :client_id, #n = :name, scopes = :scopes, active = :active, key_hash = :key_hash"
+    )
+    if fields is None:
+        update += " REMOVE #f"
+    else:
+        values[":fields"] = {"L": [{"S": f} for f in fields]}
+        update += ", #f = :fields"
     try:
-        aws.client("dynamodb").put_item(TableName=settings.VAULT_CLIENTS_TABLE, Item=item)
+        aws.client("dynamodb").update_item(
+            TableName=settings.VAULT_CLIENTS_TABLE,
+            Key={"prefix": {"S": prefix}},
+            UpdateExpression=update,
+            ExpressionAttributeNames={"#n": "name", "#f": "fields"},
+            ExpressionAttributeValues=values,
+        )
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
         raise aws.unavailable("DynamoDB") from None
 

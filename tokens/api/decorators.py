@@ -107,9 +107,9 @@ def api(*methods: str) -> Callable[[View], View]:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
             if request.method not in methods:
-                response = error(405, "method_not_allowed", f"Use {', '.join(methods)} here.")
-                response["Allow"] = ", ".join(methods)
-                return response
+                refused = error(405, "method_not_allowed", f"Use {', '.join(methods)} here.")
+                refused["Allow"] = ", ".join(methods)
+                return refused
             ctx = context_of(request)
             try:
                 actor = _authenticate(request, ctx)
@@ -122,7 +122,7 @@ def api(*methods: str) -> Callable[[View], View]:
                     body, problem = _parse_body(request)
                     if problem is not None:
                         return problem
-                response = view(request, actor, ctx, body, **kwargs)
+                response: HttpResponse = view(request, actor, ctx, body, **kwargs)
             except VaultError as exc:
                 response = from_exception(exc)
             response["X-Request-Id"] = ctx.request_id

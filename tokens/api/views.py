@@ -6,6 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 
 from tokens import validation, vault
@@ -51,6 +52,7 @@ def token(
     return HttpResponse(status=204)
 
 
+@csrf_exempt
 def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     return error(404, "no_such_endpoint", "There is no such API endpoint; see /api/v1/openapi.json.")
 
