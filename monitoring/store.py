@@ -1,7 +1,154 @@
-"""Local metric store (METRICS_SINK=db): filled in by the monitoring work."""
+"""The local metric store (METRICS_SINK=db): per-minute buckets and queries over them.
+
+Each vault operation costs one INSERT ... ON CONFLICT DO UPDATE statement (SQLite
+and PostgreSQL both speak it), so concurrent requests never lose a count and
+never need a lock or a read first.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Sum, Value
+from django.db.models.functions import Mod
+
+from monitoring.models import MetricBucket
+
+
+def minute_of(timestamp: float) -> int:
+    return int(timestamp) // 60 * 60
+
+
+# Only our own model's quoted identifiers are formatted in; values always go as parameters.
+_UPSERT = (
+    "INSERT INTO {t} ({region}, {operation}, {outcome}, {minute}, {count}, {latency}) "
+    "VALUES (%s, %s, %s, %s, %s, %s) "
+    "ON CONFLICT ({region}, {operation}, {outcome}, {minute}) DO UPDATE SET "
+    "{count} = {t}.{count} + excluded.{count}, {latency} = {t}.{latency} + excluded.{latency}"
+)
+
+
+def _upsert_sql() -> str:
+    q = connection.ops.quote_name
+    names = {"region", "operation", "outcome", "minute", "count"}
+    quoted = {name: q(name) for name in names} | {"latency": q("latency_ms")}
+    return _UPSERT.format(t=q(MetricBucket._meta.db_table), **quoted)  # noqa: S608
+
+
+def add(region: str, operation: str, outcome: str, minute: int, count: int, latency_ms: float) -> None:
+    params = [region, operation, outcome, minute_of(minute), count, latency_ms]
+    if connection.in_atomic_block:
+        # Inside someone else's transaction: a savepoint keeps a failure here from
+        # poisoning it (PostgreSQL aborts the whole transaction on any error).
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(_upsert_sql(), params)
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute(_upsert_sql(), params)
+
 
 def save_event(operation: str, outcome: str, seconds: float) -> None:
-    return None
+    """Count one operation now (metrics.record calls this and swallows any error)."""
+    add(settings.VAULT_REGION_CODE, operation, outcome, minute_of(time.time()), 1, seconds * 1000)
+
+
+def counts(
+    region: str,
+    operations: Sequence[str],
+    outcomes: Sequence[str],
+    start: int,
+    end: int,
+    period: int,
+) -> list[float]:
+    """Sum of counts per period for start <= t < end (start, end multiples of period)."""
+    totals = _per_period(region, operations, outcomes, start, end, period, "count")
+    return [float(totals.get(t, 0)) for t in range(start, end, period)]
+
+
+def mean_latency(
+    region: str, operations: Sequence[str], outcomes: Sequence[str], start: int, end: int, period: int
+) -> list[float | None]:
+    """Mean latency in ms per period (None where nothing ran)."""
+    n = _per_period(region, operations, outcomes, start, end, period, "count")
+    ms = _per_period(region, operations, outcomes, start, end, period, "latency_ms")
+    return [ms.get(t, 0.0) / n[t] if n.get(t) else None for t in range(start, end, period)]
+
+
+def _per_period(
+    region: str,
+    operations: Sequence[str],
+    outcomes: Sequence[str],
+    start: int,
+    end: int,
+    period: int,
+    column: str,
+) -> dict[int, float]:
+    rows = (
+        MetricBucket.objects.filter(
+            region=region,
+            operation__in=list(operations),
+            outcome__in=list(outcomes),
+            minute__gte=start,
+            minute__lt=end,
+        )
+        .annotate(bucket=_bucket(period))
+        .values("bucket")
+        .annotate(total=Sum(column))
+        .values_list("bucket", "total")
+    )
+    return {int(bucket): float(total) for bucket, total in rows}
+
+
+def _bucket(period: int) -> Any:
+    """The start of the period a minute falls in, as an SQL expression."""
+    if period == 60:
+        return F("minute")
+    return F("minute") - Mod(F("minute"), Value(period))
+
+
+def totals(region: str, start: int, end: int) -> dict[tuple[str, str], int]:
+    """Count per (operation, outcome) for start <= t < end."""
+    rows = (
+        MetricBucket.objects.filter(region=region, minute__gte=start, minute__lt=end)
+        .values("operation", "outcome")
+        .annotate(total=Sum("count"))
+        .values_list("operation", "outcome", "total")
+    )
+    return {(op, outcome): int(total) for op, outcome, total in rows}
+
+
+def regions() -> list[str]:
+    return sorted(MetricBucket.objects.values_list("region", flat=True).distinct())
+
+
+def add_many(rows: Iterable[tuple[str, str, str, int, int, float]]) -> int:
+    """Add (region, operation, outcome, minute, count, latency_ms) rows; used by the backfill."""
+    batch = [(r, op, oc, minute_of(m), c, ms) for r, op, oc, m, c, ms in rows]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(_upsert_sql(), batch)
+    return len(batch)
+
+
+def prune(before: int) -> int:
+    deleted, _ = MetricBucket.objects.filter(minute__lt=before).delete()
+    return deleted
+
+
+def minutes_with_data(region: str, start: int, end: int) -> set[int]:
+    return set(
+        MetricBucket.objects.filter(region=region, minute__gte=start, minute__lt=end)
+        .values_list("minute", flat=True)
+        .distinct()
+    )
+
+
+def first_minute(region: str) -> int | None:
+    """When the region's first count was recorded: before it, there is no data, not zero traffic."""
+    row = (
+        MetricBucket.objects.filter(region=region).order_by("minute").values_list("minute", flat=True).first()
+    )
+    return None if row is None else int(row)

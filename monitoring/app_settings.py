@@ -1,0 +1,29 @@
+"""Monitoring tunables, each overridable in Django settings under the same name.
+
+Read lazily, so tests (and a settings change) take effect without a restart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+DEFAULTS: dict[str, Any] = {
+    # Minute buckets older than this are deleted by check_anomalies (the detector uses 4 weeks).
+    "MONITORING_RETENTION_DAYS": 36,
+    # At most one alert per metric and region in this many seconds, across all processes.
+    "MONITORING_ALERT_SUPPRESS_SECONDS": 300,
+    # check_anomalies looks at this many of the latest complete minutes (a missed run is caught up).
+    "MONITORING_ALERT_LOOKBACK_MINUTES": 3,
+    # A metric is in ALARM while any of its last this-many periods is outside the band.
+    "MONITORING_ALARM_WINDOW": 5,
+    # Name of the SNS topic setup_monitoring creates when ALERTS_SNS_TOPIC_ARN is not set.
+    "MONITORING_TOPIC_NAME": "token-vault-alerts",
+    # Width of CloudWatch's ANOMALY_DETECTION_BAND, in standard deviations.
+    "MONITORING_CLOUDWATCH_BAND_WIDTH": 2,
+}
+
+
+def get(name: str) -> Any:
+    return getattr(settings, name, DEFAULTS[name])
