@@ -1,0 +1,136 @@
+"""Alerts: when detokenize successes or failures leave the band, tell the SNS topic.
+
+At most one alert per metric and region per MONITORING_ALERT_SUPPRESS_SECONDS,
+however many processes run the check: the right to send is claimed with one
+conditional UPDATE on a shared row. Messages carry counts and times only:
+never a token id, a caller or a value.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from monitoring import app_settings, aws, sources
+from monitoring.models import AlertState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Finding:
+    key: str  # metric key
+    region: str
+    minute: int
+    value: float
+    expected: float
+    lower: float
+    upper: float
+    sent: bool = False
+    note: str = ""
+
+    @property
+    def direction(self) -> str:
+        return "above" if self.value > self.upper else "below"
+
+
+def _minute(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _number(value: float) -> str:
+    return f"{value:.0f}" if abs(value - round(value)) < 0.05 else f"{value:.1f}"
+
+
+def message(finding: Finding, title: str) -> tuple[str, str]:
+    """Subject (<= 100 characters, as SNS requires) and body of an alert."""
+    subject = f"Token vault {finding.region}: {title.lower()} {finding.direction} the expected band"
+    body = "\n".join(
+        [
+            f"Token vault alert from the built-in anomaly detector ({finding.region}).",
+            "",
+            f"{title} in the minute from {_minute(finding.minute)}: {_number(finding.value)}.",
+            f"Expected about {_number(finding.expected)}; "
+            f"normal band {_number(finding.lower)} to {_number(finding.upper)}.",
+            "",
+            f"Graph: /monitoring/?region={finding.region}&range=1h",
+        ]
+    )
+    return subject[:100], body
+
+
+def claim(key: str, minute: int, now: int) -> tuple[int | None, int | None] | None:
+    """Take the right to alert about `minute` for `key`; None if suppressed or already sent.
+
+    Returns what the row held before, so a failed send can give the right back.
+    """
+    try:
+        with transaction.atomic():
+            AlertState.objects.get_or_create(key=key)
+    except IntegrityError:
+        pass  # another process created it first
+    before = AlertState.objects.filter(key=key).values_list("last_sent", "last_point").first()
+    quiet_since = now - int(app_settings.get("MONITORING_ALERT_SUPPRESS_SECONDS"))
+    won = (
+        AlertState.objects.filter(key=key)
+        .filter(Q(last_sent__isnull=True) | Q(last_sent__lte=quiet_since))
+        .filter(Q(last_point__isnull=True) | Q(last_point__lt=minute))
+        .update(last_sent=now, last_point=minute)
+    )
+    return (before or (None, None)) if won else None
+
+
+def _give_back(key: str, now: int, minute: int, before: tuple[int | None, int | None]) -> None:
+    AlertState.objects.filter(key=key, last_sent=now, last_point=minute).update(
+        last_sent=before[0], last_point=before[1]
+    )
+
+
+def check(region: str | None = None, now: float | None = None) -> list[Finding]:
+    """Look at the latest complete minutes of each alerting metric; alert on what left the band."""
+    region = region or settings.VAULT_REGION_CODE
+    now_s = int(time.time() if now is None else now)
+    minutes = int(app_settings.get("MONITORING_ALERT_LOOKBACK_MINUTES"))
+    topic = settings.ALERTS_SNS_TOPIC_ARN
+    findings = []
+    for series in sources.latest(region, minutes, now_s):
+        flagged = series.anomalies()
+        if not flagged:
+            continue
+        i = flagged[-1]
+        band, value = series.bands[i], series.values[i]
+        assert value is not None and band.expected is not None
+        assert band.lower is not None and band.upper is not None
+        finding = Finding(
+            series.metric.key, region, series.time(i), value, band.expected, band.lower, band.upper
+        )
+        findings.append(_deliver(finding, series.metric.title, topic, now_s))
+    return findings
+
+
+def _deliver(finding: Finding, title: str, topic: str, now: int) -> Finding:
+    if not topic:
+        return _with(finding, note="ALERTS_SNS_TOPIC_ARN is not set; nothing sent")
+    key = f"{finding.region}:{finding.key}"
+    before = claim(key, finding.minute, now)
+    if before is None:
+        return _with(finding, note="suppressed: alerted recently")
+    subject, body = message(finding, title)
+    try:
+        aws.publish(topic, subject, body)
+    except aws.MonitoringUnavailable as exc:
+        _give_back(key, now, finding.minute, before)
+        log.error("alert for %s not sent: %s", key, exc)
+        return _with(finding, note=str(exc))
+    log.warning("alert sent: %s", subject)
+    return _with(finding, sent=True, note="sent")
+
+
+def _with(finding: Finding, sent: bool = False, note: str = "") -> Finding:
+    return Finding(**{**finding.__dict__, "sent": sent, "note": note})

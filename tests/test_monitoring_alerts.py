@@ -1,0 +1,200 @@
+"""Alerts: detokenize successes or failures leaving the band reach the SNS topic, once."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import boto3
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import OperationalError, connection
+
+from monitoring import alerts, aws, scheduled, simulator, store
+from monitoring.models import AlertState
+from tests.conftest import MARKER, Api
+
+pytestmark = pytest.mark.django_db
+
+UNKNOWN = "TKN-SYD-00000000-0000-4000-8000-000000000000"
+T = TypeVar("T")
+
+
+def retry_locked(action: Callable[[], T]) -> T:
+    """The in-memory SQLite test database refuses, rather than waits for, a concurrent
+    writer ("table is locked"); a real process would retry, so the threads do too."""
+    for _ in range(200):
+        try:
+            return action()
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.005)
+    raise AssertionError("the table stayed locked")
+
+
+@pytest.fixture
+def inbox(settings: Any) -> Any:
+    """An SNS topic (set as ALERTS_SNS_TOPIC_ARN) with an SQS queue subscribed, to read what was sent."""
+    sns = aws.client("sns")
+    sqs = boto3.client("sqs", region_name="ap-southeast-2")  # only to read what SNS delivered
+    topic = sns.create_topic(Name="token-vault-alerts")["TopicArn"]
+    queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    settings.ALERTS_SNS_TOPIC_ARN = topic
+
+    def read() -> list[dict[str, str]]:
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        for message in got:
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        return [json.loads(m["Body"]) for m in got]
+
+    return read
+
+
+def minute_now() -> int:
+    return store.minute_of(time.time())
+
+
+def with_baseline(hours: float = 6) -> int:
+    """Six hours of the seed's baseline before the current minute; returns that minute."""
+    simulator.backfill("SYD", hours)
+    return minute_now()
+
+
+def test_an_enumeration_through_the_api_sends_one_short_alert_without_secrets(
+    full_api: Api, inbox: Any
+) -> None:
+    minute = with_baseline()
+    with time_machine.travel(minute + 5, tick=False):  # all 100 calls in one minute
+        token = full_api.tokenize({"card": MARKER})
+        for _ in range(100):
+            assert full_api.post("/api/v1/detokenize", {"tokenId": UNKNOWN}).status_code == 404
+    findings = alerts.check(now=minute + 61)
+    assert [(f.key, f.value, f.sent) for f in findings] == [("detokenize-failure", 100, True)]
+    [sent] = inbox()
+    assert sent["Subject"] == "Token vault SYD: detokenize failures above the expected band"
+    body = sent["Message"]
+    assert "Detokenize failures in the minute from" in body and ": 100." in body
+    assert "/monitoring/?region=SYD&range=1h" in body
+    for secret in (MARKER, token, UNKNOWN, "full"):
+        assert secret not in body and secret not in sent["Subject"]
+
+
+def test_a_read_loop_of_successes_alerts_too(inbox: Any) -> None:
+    minute = with_baseline()
+    store.add("SYD", "detokenize", "success", minute, 100, 2000.0)
+    [finding] = alerts.check(now=minute + 61)
+    assert finding.key == "detokenize-success" and finding.direction == "above" and finding.sent
+    assert len(inbox()) == 1
+
+
+def test_normal_traffic_sends_nothing(inbox: Any) -> None:
+    minute = with_baseline()
+    store.add("SYD", "detokenize", "success", minute, 2, 40.0)
+    assert alerts.check(now=minute + 61) == []
+    assert inbox() == []
+
+
+def test_at_most_one_alert_per_metric_every_few_minutes(inbox: Any) -> None:
+    minute = with_baseline()
+    for k in range(4):
+        store.add("SYD", "detokenize", "not_found", minute + 60 * k, 100, 100.0)
+    assert alerts.check(now=minute + 61)[0].sent
+    assert alerts.check(now=minute + 61)[0].note == "suppressed: alerted recently"
+    assert not alerts.check(now=minute + 121)[0].sent
+    assert not alerts.check(now=minute + 181)[0].sent
+    assert len(inbox()) == 1
+    # Five minutes after the last alert, a still-anomalous metric alerts again.
+    store.add("SYD", "detokenize", "not_found", minute + 360, 100, 100.0)
+    assert alerts.check(now=minute + 421)[0].sent
+    assert len(inbox()) == 1
+
+
+def test_each_metric_has_its_own_suppression(inbox: Any) -> None:
+    minute = with_baseline()
+    store.add("SYD", "detokenize", "not_found", minute, 100, 100.0)
+    store.add("SYD", "detokenize", "success", minute, 100, 100.0)
+    assert all(f.sent for f in alerts.check(now=minute + 61))
+    assert len(inbox()) == 2
+
+
+def test_a_failed_publish_gives_the_right_to_alert_back(inbox: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    minute = with_baseline()
+    store.add("SYD", "detokenize", "not_found", minute, 100, 100.0)
+
+    def down(*args: Any) -> str:
+        raise aws.MonitoringUnavailable("Publishing the alert failed (InternalError); retry later.")
+
+    monkeypatch.setattr(aws, "publish", down)
+    [finding] = alerts.check(now=minute + 61)
+    assert not finding.sent and "retry later" in finding.note
+    monkeypatch.undo()
+    assert alerts.check(now=minute + 62)[0].sent
+    assert len(inbox()) == 1
+
+
+def test_without_a_topic_the_finding_is_reported_and_nothing_sent(settings: Any) -> None:
+    settings.ALERTS_SNS_TOPIC_ARN = ""
+    minute = with_baseline()
+    store.add("SYD", "detokenize", "not_found", minute, 100, 100.0)
+    [finding] = alerts.check(now=minute + 61)
+    assert not finding.sent and "ALERTS_SNS_TOPIC_ARN is not set" in finding.note
+    assert AlertState.objects.count() == 0
+
+
+def test_the_right_to_alert_is_claimed_once_by_competing_processes() -> None:
+    assert alerts.claim("SYD:detokenize-failure", 1000, now=2000) == (None, None)
+    assert alerts.claim("SYD:detokenize-failure", 1000, now=2001) is None
+    assert alerts.claim("SYD:detokenize-failure", 1060, now=2100) is None  # within 300 s
+    assert alerts.claim("SYD:detokenize-failure", 1060, now=2300) == (2000, 1000)
+    assert alerts.claim("SYD:detokenize-success", 1060, now=2300) == (None, None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_racing_for_the_same_alert_let_exactly_one_send() -> None:
+    won: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def race() -> None:
+        try:
+            barrier.wait()
+            won.append(
+                retry_locked(lambda: alerts.claim("SYD:detokenize-failure", 1000, now=2000)) is not None
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=race) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(won) == [False, False, False, True]
+
+
+def test_the_command_and_the_scheduled_event_run_the_check(inbox: Any) -> None:
+    minute = with_baseline()
+    store.add("SYD", "detokenize", "not_found", minute, 100, 100.0)
+    with time_machine.travel(minute + 65, tick=False):
+        out = io.StringIO()
+        call_command("check_anomalies", stdout=out)
+        assert "SYD detokenize-failure: 100 above band" in out.getvalue()
+        assert "(sent)" in out.getvalue()
+        scheduled.check_anomalies({"source": "aws.events"}, None)
+    assert len(inbox()) == 1
+
+
+def test_the_command_says_when_all_is_well() -> None:
+    with_baseline()
+    out = io.StringIO()
+    call_command("check_anomalies", stdout=out)
+    assert out.getvalue() == "SYD: every alerting metric is inside its band\n"
