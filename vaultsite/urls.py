@@ -56,6 +56,7 @@ reader: Patterns = [
 operator: Patterns = [
     path("api/v1/", include("tokens.api.urls")),
     path("admin/", admin.site.urls),
+    path("monitoring/", include("monitoring.urls")),
 ]
 
 

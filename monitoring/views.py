@@ -1,0 +1,118 @@
+"""The monitoring page (role auditor: permission tokens.view_audit)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from monitoring import app_settings, aws, charts, sources, store
+from monitoring.catalog import DEFAULT_RANGE, RANGES
+from monitoring.metrics import OPERATIONS, OUTCOMES
+from monitoring.models import AlertState
+
+
+def known_regions() -> list[str]:
+    regions = set(settings.REGION_CODES.values()) | {settings.VAULT_REGION_CODE}
+    if not aws.deployed():
+        regions |= set(store.regions())
+    return sorted(regions)
+
+
+@require_GET
+@never_cache
+@login_required
+@permission_required("tokens.view_audit", raise_exception=True)
+def index(request: HttpRequest) -> HttpResponse:
+    regions = known_regions()
+    region = request.GET.get("region", settings.VAULT_REGION_CODE)
+    if region not in regions:
+        region = settings.VAULT_REGION_CODE
+    range_key = request.GET.get("range", DEFAULT_RANGE)
+    if range_key not in RANGES:
+        range_key = DEFAULT_RANGE
+    now = time.time()
+    problems: list[str] = []
+    try:
+        snap = sources.snapshot(region, RANGES[range_key], now)
+    except aws.MonitoringUnavailable as exc:
+        snap = None
+        problems.append(str(exc))
+    charts_ = []
+    if snap is not None:
+        problems += snap.problems
+        for n, series in enumerate(snap.series):
+            title_id = f"chart-{n}"
+            charts_.append(
+                {
+                    "series": series,
+                    "title_id": title_id,
+                    "svg": charts.svg(
+                        series, title_id, charts.WIDE if series.metric.alert else charts.NARROW
+                    ),
+                    "anomalies": len(series.anomalies()),
+                    "latest": _latest(series),
+                    "last_anomaly": _last_anomaly(series),
+                }
+            )
+    context = {
+        "regions": regions,
+        "region": region,
+        "ranges": list(RANGES.values()),
+        "range": RANGES[range_key],
+        "snapshot": snap,
+        "charts": charts_,
+        "alerting": [c for c in charts_ if c["series"].metric.alert],
+        "others": [c for c in charts_ if not c["series"].metric.alert],
+        "totals": _totals_table(snap.totals) if snap and snap.totals else [],
+        "outcomes": OUTCOMES,
+        "problems": problems,
+        "deployed": aws.deployed(),
+        "topic_set": bool(settings.ALERTS_SNS_TOPIC_ARN),
+        "last_alerts": _last_alerts(region),
+        "alarm_window": app_settings.get("MONITORING_ALARM_WINDOW"),
+    }
+    return render(request, "monitoring/index.html", context)
+
+
+def _point(series: sources.Series, i: int) -> dict[str, object]:
+    when = datetime.fromtimestamp(series.time(i), tz=UTC)
+    return {"value": series.values[i], "band": series.bands[i], "time": when}
+
+
+def _latest(series: sources.Series) -> dict[str, object]:
+    """The newest complete point with a value, for the status table."""
+    last = len(series.values) - (2 if series.partial else 1)
+    for i in range(last, -1, -1):
+        if series.values[i] is not None:
+            return _point(series, i)
+    return {}
+
+
+def _last_anomaly(series: sources.Series) -> dict[str, object]:
+    flagged = series.anomalies()
+    return _point(series, flagged[-1]) if flagged else {}
+
+
+def _totals_table(totals: dict[tuple[str, str], int]) -> list[dict[str, object]]:
+    rows = []
+    for op in OPERATIONS:
+        cells = [totals.get((op, outcome), 0) for outcome in OUTCOMES]
+        rows.append({"operation": op, "cells": cells, "total": sum(cells)})
+    return rows
+
+
+def _last_alerts(region: str) -> dict[str, datetime]:
+    prefix = f"{region}:"
+    return {
+        key.removeprefix(prefix): datetime.fromtimestamp(sent, tz=UTC)
+        for key, sent in AlertState.objects.filter(
+            key__startswith=prefix, last_sent__isnull=False
+        ).values_list("key", "last_sent")
+    }
