@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test check bench clean
+.PHONY: install run test check bench monitoring-figures clean
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,10 @@ check: install
 
 bench: install
 	$(BIN)/python bench/vault_bench.py
+
+# Re-measure the anomaly detector and record the figures in docs/monitoring.md.
+monitoring-figures: install
+	$(BIN)/python bench/monitoring_bench.py --write
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles test-output
