@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from monitoring import store
 from monitoring.models import MetricBucket
@@ -14,6 +16,20 @@ from monitoring.models import MetricBucket
 pytestmark = pytest.mark.django_db
 
 T0 = 1_741_000_000 // 3600 * 3600  # on the hour
+T = TypeVar("T")
+
+
+def retry_locked(action: Callable[[], T]) -> T:
+    """The in-memory SQLite test database refuses, rather than waits for, a concurrent
+    writer ("table is locked"); a real process would retry, so the threads do too."""
+    for _ in range(200):
+        try:
+            return action()
+        except OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(0.005)
+    raise AssertionError("the table stayed locked")
 
 
 def test_events_in_the_same_minute_share_one_bucket() -> None:
@@ -83,7 +99,7 @@ def test_concurrent_writers_never_lose_a_count() -> None:
     def work() -> None:
         try:
             for _ in range(50):
-                store.add("SYD", "detokenize", "success", T0, 1, 1.0)
+                retry_locked(lambda: store.add("SYD", "detokenize", "success", T0, 1, 1.0))
         except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
