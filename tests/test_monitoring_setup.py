@@ -8,16 +8,28 @@ also validates every parameter against the CloudWatch API model.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.stub import Stubber
 from django.core.management import CommandError, call_command
+from moto import mock_aws
 
 from monitoring import aws
 from monitoring.catalog import ALERTING
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def vault_aws() -> Iterator[None]:
+    """Only CloudWatch and SNS here: the emulator without the vault's tables and key."""
+    with mock_aws():
+        aws.reset_clients()
+        yield
+    aws.reset_clients()
+
 
 FAILURES = ["not_found", "denied", "invalid", "integrity_failure", "error"]
 

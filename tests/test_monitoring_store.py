@@ -15,6 +15,12 @@ from monitoring.models import MetricBucket
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def vault_aws() -> None:
+    """The store is plain SQL: no AWS emulator needed (overrides the conftest one)."""
+
+
 T0 = 1_741_000_000 // 3600 * 3600  # on the hour
 T = TypeVar("T")
 
