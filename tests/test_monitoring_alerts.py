@@ -7,11 +7,13 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import boto3
 import pytest
 import time_machine
+from botocore.stub import ANY, Stubber
 from django.core.management import call_command
 from django.db import OperationalError, connection
 
@@ -198,3 +200,34 @@ def test_the_command_says_when_all_is_well() -> None:
     out = io.StringIO()
     call_command("check_anomalies", stdout=out)
     assert out.getvalue() == "SYD: every alerting metric is inside its band\n"
+
+
+def test_when_deployed_the_check_reads_cloudwatch_and_alerts_the_same_way(inbox: Any, settings: Any) -> None:
+    settings.METRICS_SINK = "emf"
+    settings.AWS_ENDPOINT_URL = ""
+    now = 1_741_003_630
+    end = now // 60 * 60
+    start = end - 15 * 86400 - 180
+    n = (end - start) // 60
+    stamps = [datetime.fromtimestamp(start + 60 * i, tz=UTC) for i in range(n)]
+    failures = [0.0] * (n - 1) + [100.0]
+    with Stubber(aws.client("cloudwatch", "ap-southeast-2")) as stub:
+        stub.add_response(
+            "get_metric_data",
+            {
+                "MetricDataResults": [
+                    {"Id": "q0", "Timestamps": stamps, "Values": [1.0] * n, "StatusCode": "Complete"},
+                    {"Id": "q1", "Timestamps": stamps, "Values": failures, "StatusCode": "Complete"},
+                ]
+            },
+            {
+                "MetricDataQueries": ANY,
+                "StartTime": datetime.fromtimestamp(start, tz=UTC),
+                "EndTime": datetime.fromtimestamp(end, tz=UTC),
+                "ScanBy": "TimestampAscending",
+            },
+        )
+        findings = alerts.check(now=now)
+        stub.assert_no_pending_responses()
+    assert [(f.key, f.value, f.sent) for f in findings] == [("detokenize-failure", 100.0, True)]
+    assert len(inbox()) == 1
