@@ -79,7 +79,8 @@ def _values(
             values = store.mean_latency(region, metric.operations, metric.outcomes, start, end, period)
         # Before the first count ever recorded there is no data, not zero traffic.
         before = len(values) if since is None else max(0, min(len(values), (since - start) // period))
-        out[metric.key] = [None] * before + values[before:]
+        missing: list[float | None] = [None] * before
+        out[metric.key] = missing + values[before:]
     return out
 
 

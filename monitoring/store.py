@@ -40,7 +40,7 @@ def _upsert_sql() -> str:
 
 
 def add(region: str, operation: str, outcome: str, minute: int, count: int, latency_ms: float) -> None:
-    params = [region, operation, outcome, minute_of(minute), count, latency_ms]
+    params = (region, operation, outcome, minute_of(minute), count, latency_ms)
     if connection.in_atomic_block:
         # Inside someone else's transaction: a savepoint keeps a failure here from
         # poisoning it (PostgreSQL aborts the whole transaction on any error).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -12,7 +13,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from monitoring import app_settings, aws, charts, sources, store
+from monitoring import app_settings, aws, charts, detector, sources, store
 from monitoring.catalog import DEFAULT_RANGE, RANGES
 from monitoring.metrics import OPERATIONS, OUTCOMES
 from monitoring.models import AlertState
@@ -44,32 +45,18 @@ def index(request: HttpRequest) -> HttpResponse:
     except aws.MonitoringUnavailable as exc:
         snap = None
         problems.append(str(exc))
-    charts_ = []
+    drawn: list[Chart] = []
     if snap is not None:
         problems += snap.problems
-        for n, series in enumerate(snap.series):
-            title_id = f"chart-{n}"
-            charts_.append(
-                {
-                    "series": series,
-                    "title_id": title_id,
-                    "svg": charts.svg(
-                        series, title_id, charts.WIDE if series.metric.alert else charts.NARROW
-                    ),
-                    "anomalies": len(series.anomalies()),
-                    "latest": _latest(series),
-                    "last_anomaly": _last_anomaly(series),
-                }
-            )
+        drawn = [Chart.of(series, f"chart-{n}") for n, series in enumerate(snap.series)]
     context = {
         "regions": regions,
         "region": region,
         "ranges": list(RANGES.values()),
         "range": RANGES[range_key],
         "snapshot": snap,
-        "charts": charts_,
-        "alerting": [c for c in charts_ if c["series"].metric.alert],
-        "others": [c for c in charts_ if not c["series"].metric.alert],
+        "alerting": [c for c in drawn if c.series.metric.alert],
+        "others": [c for c in drawn if not c.series.metric.alert],
         "totals": _totals_table(snap.totals) if snap and snap.totals else [],
         "outcomes": OUTCOMES,
         "problems": problems,
@@ -81,23 +68,40 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(request, "monitoring/index.html", context)
 
 
-def _point(series: sources.Series, i: int) -> dict[str, object]:
-    when = datetime.fromtimestamp(series.time(i), tz=UTC)
-    return {"value": series.values[i], "band": series.bands[i], "time": when}
+@dataclass(frozen=True)
+class Point:
+    value: float | None
+    band: detector.Band
+    time: datetime
+
+    @classmethod
+    def at(cls, series: sources.Series, i: int) -> Point:
+        return cls(series.values[i], series.bands[i], datetime.fromtimestamp(series.time(i), tz=UTC))
 
 
-def _latest(series: sources.Series) -> dict[str, object]:
-    """The newest complete point with a value, for the status table."""
-    last = len(series.values) - (2 if series.partial else 1)
-    for i in range(last, -1, -1):
-        if series.values[i] is not None:
-            return _point(series, i)
-    return {}
+@dataclass(frozen=True)
+class Chart:
+    series: sources.Series
+    title_id: str
+    svg: str
+    anomalies: int
+    latest: Point | None  # the newest complete point with a value
+    last_anomaly: Point | None
 
-
-def _last_anomaly(series: sources.Series) -> dict[str, object]:
-    flagged = series.anomalies()
-    return _point(series, flagged[-1]) if flagged else {}
+    @classmethod
+    def of(cls, series: sources.Series, title_id: str) -> Chart:
+        size = charts.WIDE if series.metric.alert else charts.NARROW
+        flagged = series.anomalies()
+        last = len(series.values) - (2 if series.partial else 1)
+        latest = next((i for i in range(last, -1, -1) if series.values[i] is not None), None)
+        return cls(
+            series=series,
+            title_id=title_id,
+            svg=charts.svg(series, title_id, size),
+            anomalies=len(flagged),
+            latest=None if latest is None else Point.at(series, latest),
+            last_anomaly=Point.at(series, flagged[-1]) if flagged else None,
+        )
 
 
 def _totals_table(totals: dict[tuple[str, str], int]) -> list[dict[str, object]]:
@@ -115,4 +119,5 @@ def _last_alerts(region: str) -> dict[str, datetime]:
         for key, sent in AlertState.objects.filter(
             key__startswith=prefix, last_sent__isnull=False
         ).values_list("key", "last_sent")
+        if sent is not None
     }
