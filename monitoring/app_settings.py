@@ -20,6 +20,9 @@ DEFAULTS: dict[str, Any] = {
     "MONITORING_ALARM_WINDOW": 5,
     # Name of the SNS topic setup_monitoring creates when ALERTS_SNS_TOPIC_ARN is not set.
     "MONITORING_TOPIC_NAME": "token-vault-alerts",
+    # On AWS, EMF lines reach CloudWatch metrics a little late: the alert check leaves
+    # the newest minutes alone for this long, so a half-ingested minute is not a "drop".
+    "MONITORING_CLOUDWATCH_DELAY_SECONDS": 120,
     # Width of CloudWatch's ANOMALY_DETECTION_BAND, in standard deviations.
     "MONITORING_CLOUDWATCH_BAND_WIDTH": 2,
 }
