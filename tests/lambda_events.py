@@ -161,6 +161,7 @@ def load_stage(stage: str, tmp: Path, settings: Any) -> Iterator[ZappaStage]:
     settings.ROOT_URLCONF = RoleUrls(loaded.role)
     settings.ALLOWED_HOSTS = [h for h in loaded.env["ALLOWED_HOSTS"].split(",") if h]
     settings.VAULT_REGION_CODE = loaded.env["VAULT_REGION_CODE"]
+    settings.METRICS_SINK = loaded.env["METRICS_SINK"]  # emf on Lambda: no database on the request path
     saved_env = dict(os.environ)
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
