@@ -37,6 +37,15 @@ def vault_aws(settings: Any) -> Iterator[None]:
     audit.reset_writer()
 
 
+@pytest.fixture(autouse=True)
+def _script_prefix() -> Iterator[None]:
+    """Zappa's handler sets Django's URL prefix to the stage name; undo it after each test."""
+    from django.urls import set_script_prefix
+
+    yield
+    set_script_prefix("/")
+
+
 class Api:
     """A test client for the JSON API, holding one API key."""
 

@@ -20,6 +20,12 @@ from tokens.models import ApiClient
 
 IAM = Path(__file__).resolve().parent.parent / "infra" / "iam"
 PLACEHOLDERS = {"REGION", "ACCOUNT_ID", "KEY_ID", "FUNCTION_NAME"}
+# The operator also names its region's alarms, which carry the region code.
+ROLE_PLACEHOLDERS = {
+    "writer": PLACEHOLDERS,
+    "reader": PLACEHOLDERS,
+    "operator": PLACEHOLDERS | {"REGION_CODE"},
+}
 
 
 def render(
@@ -27,7 +33,7 @@ def render(
 ) -> dict[str, Any]:
     text = (IAM / f"{role}.json").read_text()
     filled = string.Template(text).substitute(
-        REGION=region, ACCOUNT_ID=account, KEY_ID=key_id, FUNCTION_NAME=function
+        REGION=region, ACCOUNT_ID=account, KEY_ID=key_id, FUNCTION_NAME=function, REGION_CODE="SYD"
     )
     return dict(json.loads(filled))
 
@@ -53,6 +59,8 @@ AUDIT = f"arn:aws:dynamodb:{R}:{A}:table/vault-audit"
 AUDIT_INDEX = f"{AUDIT}/index/by_day"
 CLIENTS = f"arn:aws:dynamodb:{R}:{A}:table/vault-api-clients"
 KEY = f"arn:aws:kms:{R}:{A}:key/{K}"
+ALARM = f"arn:aws:cloudwatch:{R}:{A}:alarm:token-vault-SYD-detokenize-{{}}-anomaly"
+METRICS_READ = ("cloudwatch:GetMetricData", "*")
 LOGS = f"arn:aws:logs:{R}:{A}:log-group:/aws/lambda/token-vault-fn"
 EVERY_ROLE = {
     ("dynamodb:PutItem", AUDIT),
@@ -80,6 +88,10 @@ EXPECTED = {
         ("dynamodb:Query", AUDIT_INDEX),
         ("dynamodb:Scan", AUDIT),
         ("dynamodb:Scan", AUDIT_INDEX),
+        ("cloudwatch:DescribeAlarms", ALARM.format("success")),
+        ("cloudwatch:DescribeAlarms", ALARM.format("failure")),
+        ("sns:Publish", f"arn:aws:sns:{R}:{A}:token-vault-alerts"),
+        METRICS_READ,
     },
 }
 
@@ -93,10 +105,18 @@ def test_a_policy_grants_exactly_its_actions_on_exactly_its_resources(role: str)
 def test_a_policy_has_no_wildcard_and_only_known_placeholders(role: str) -> None:
     text = (IAM / f"{role}.json").read_text()
     found = {m.group("named") or m.group("braced") for m in string.Template.pattern.finditer(text)}
-    assert found == PLACEHOLDERS
-    for action, resource in grants(render(role, R, A, K)):
+    assert found == ROLE_PLACEHOLDERS[role]
+    for action, resource in grants(render(role, R, A, K)) - {METRICS_READ}:
         assert "*" not in action, action
         assert resource != "*" and not resource.endswith(":*") or resource == LOGS + ":*", resource
+
+
+def test_the_only_star_resource_is_cloudwatch_get_metric_data_for_the_operator() -> None:
+    # GetMetricData supports no resource-level permission or condition key: AWS
+    # accepts only "*". It reads metric values (counts, latencies), never vault data.
+    for role in ("writer", "reader", "operator"):
+        stars = {pair for pair in grants(render(role, R, A, K)) if pair[1] == "*"}
+        assert stars == ({METRICS_READ} if role == "operator" else set())
 
 
 @pytest.mark.parametrize("role", ["writer", "reader"])

@@ -137,3 +137,18 @@ def test_django_settings_load_with_each_stage_s_environment_and_refuse_without_s
             assert result["debug"] is False, name
         else:
             assert result["error"] == "ImproperlyConfigured", (name, result)
+
+
+def test_each_operator_stage_schedules_the_anomaly_check_with_its_topic() -> None:
+    import json
+    from pathlib import Path
+
+    stages = json.loads((Path(__file__).resolve().parent.parent / "zappa_settings.json").read_text())
+    for stage, region in (("syd_operator", "ap-southeast-2"), ("sin_operator", "ap-southeast-1")):
+        assert stages[stage]["events"] == [
+            {"function": "monitoring.scheduled.check_anomalies", "expression": "rate(1 minute)"}
+        ]
+        topic = stages[stage]["aws_environment_variables"]["ALERTS_SNS_TOPIC_ARN"]
+        assert topic == f"arn:aws:sns:{region}:111122223333:token-vault-alerts"
+    for stage in ("syd_writer", "syd_reader", "sin_writer", "sin_reader"):
+        assert "events" not in stages[stage]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
@@ -70,7 +69,7 @@ def test_an_auditor_sees_every_graph_with_its_band_and_no_script_or_inline_style
         assert svg.findall(f"{SVG}path[@class='band']")
         assert svg.findall(f"{SVG}polyline[@class='line']")
     assert "<script" not in html and "style=" not in html
-    assert re.search(r'<link rel="stylesheet" href="[^"]*/static/monitoring/monitoring.css">', html)
+    assert '<link rel="stylesheet" href="/static/monitoring/monitoring.css">' in html
     assert "no-store" in response["Cache-Control"]
 
 
