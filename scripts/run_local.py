@@ -1,6 +1,6 @@
 """`make run`: moto's server on loopback as the AWS emulator, then the vault.
 
-Starts the emulator, bootstraps the tables and KMS key, migrates, issues a
+Starts the emulator, bootstraps the tables and KMS key, migrates (and makes the cache table), issues a
 local API key and operator, and serves on http://127.0.0.1:$PORT. Ctrl-C stops
 everything it started.
 """
@@ -83,6 +83,7 @@ def main() -> None:
         print(f"AWS emulator (moto) on 127.0.0.1:{aws_port}")
         print(manage("vault_bootstrap", env=env), end="")
         manage("migrate", "--noinput", env=env)
+        manage("createcachetable", env=env)  # the shared cache behind sign-in rate limits
         print(manage("local_accounts", env=env), end="")
         print(f"\nServing the vault on http://127.0.0.1:{port}  (Ctrl-C stops everything)\n")
         server = subprocess.Popen(

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 
@@ -90,3 +91,15 @@ class VaultAccess(models.Model):
             ("view_audit", "Can read the audit log and monitoring"),
             ("manage_operators", "Can manage operators and API clients"),
         ]
+
+
+class OperatorAccount(models.Model):
+    """What the vault keeps about an operator beyond Django's user: whether the
+    password is still the one-time password an admin handed over."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vault_account")
+    must_change_password = models.BooleanField(default=True)
+    created_by = models.CharField(max_length=150, blank=True)
+
+    def __str__(self) -> str:
+        return f"operator account of {self.user}"

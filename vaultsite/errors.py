@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
 from tokens.api.responses import error
+from tokens.pages.errors import forbidden
 
 
 def _api(request: HttpRequest) -> bool:
@@ -21,7 +22,7 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _api(request):
         return error(403, "forbidden", "This caller may not do that.")
-    return defaults.permission_denied(request, exception)
+    return forbidden(request, exception)  # the operator pages' 403, audited
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -62,18 +62,26 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
     "tokens",
     "monitoring",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    # Signed-in operators: one-time password changed, then MFA enrolled, before anything else.
+    "tokens.pages.middleware.OperatorGateMiddleware",
 ]
 
 ROOT_URLCONF = "vaultsite.urls"
@@ -108,6 +116,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# The app serves its own few static files (CSS, small scripts), from the apps'
+# static folders, so Lambda needs no collectstatic step or separate bucket.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
 
 # The whole JSON body of an API request; bigger bodies get 413 (JSON escaping can
 # make 32 fields of 4 KiB six times larger).
@@ -191,3 +203,61 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- operator sign-in (django-allauth with MFA) ------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "pages:dashboard"
+ACCOUNT_ADAPTER = "tokens.pages.auth.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_FORMS = {"change_password": "tokens.pages.auth.ChangePasswordForm"}
+# Failed sign-ins per login name and per IP, counted in the shared cache below.
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = envstr("VAULT_TOTP_ISSUER", "Token vault")
+MFA_RECOVERY_CODES_SHOW_ONCE = True
+# Sign-out after this many minutes without a request.
+VAULT_SESSION_IDLE_MINUTES = envint("VAULT_SESSION_IDLE_MINUTES", 15)
+SESSION_COOKIE_AGE = VAULT_SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# A reveal (and allauth's sensitive account pages) needs a sign-in or
+# re-authentication at most this many seconds old.
+VAULT_REVEAL_FRESH_AUTH = envint("VAULT_REVEAL_FRESH_AUTH", 300)
+ACCOUNT_REAUTHENTICATION_TIMEOUT = VAULT_REVEAL_FRESH_AUTH
+# The written reason a reveal needs, in characters.
+VAULT_REVEAL_REASON_MIN = envint("VAULT_REVEAL_REASON_MIN", 15)
+# Rate limits (allauth) live in a cache every process shares: the database.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "vault_cache"}
+}
+CSRF_COOKIE_HTTPONLY = True
+CSRF_FAILURE_VIEW = "tokens.pages.errors.csrf_failure"
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    }
+}

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -38,6 +39,14 @@ def only(view: Callable[..., HttpResponse], *methods: str) -> Callable[..., Http
     return csrf_exempt(limited)
 
 
+def _closed(request: HttpRequest, **kwargs: object) -> HttpResponse:
+    raise Http404
+
+
+# The admin signs in through allauth (password + MFA), never its own form.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+admin.site.site_header = "Token vault administration"
+
 health: Patterns = [
     path("healthz", api_views.healthz, name="healthz"),
     path("readyz", api_views.readyz, name="readyz"),
@@ -57,6 +66,14 @@ operator: Patterns = [
     path("api/v1/", include("tokens.api.urls")),
     path("admin/", admin.site.urls),
     path("monitoring/", include("monitoring.urls")),
+    # Operators are created by vault admins and recover through them: no sign-up,
+    # no self-service email or password reset.
+    path("accounts/signup/", _closed),
+    path("accounts/email/", _closed),
+    path("accounts/password/reset/", _closed),
+    path("accounts/password/reset/<path:rest>", _closed),
+    path("accounts/", include("allauth.urls")),
+    path("", include("tokens.pages.urls")),
 ]
 
 

@@ -3,16 +3,19 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from tokens.actors import PERMISSIONS
+from tokens import admin_ops, roles
+from tokens.actors import PERMISSIONS, RequestContext
 from tokens.models import ApiClient
 
 LOCAL_CLIENT = "local-dev"
+LOCAL_OPERATOR = "operator"
 
 
 class Command(BaseCommand):
-    help = "Local emulator only: issue a fresh all-scopes API key and print how to use it."
+    help = "Local emulator only: a fresh all-scopes API key, and an all-roles operator with a one-time password."
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.AWS_ENDPOINT_URL or not settings.DEBUG:
@@ -22,3 +25,20 @@ class Command(BaseCommand):
         self.stdout.write(
             f"API key for client {LOCAL_CLIENT!r} (all scopes), new each run:\n  export VAULT_KEY={key}"
         )
+        password = self._operator()
+        self.stdout.write(
+            f"\nOperator {LOCAL_OPERATOR!r} (all roles), new one-time password each run:\n"
+            f"  username: {LOCAL_OPERATOR}\n  password: {password}\n"
+            "  Sign in, choose your own password, then scan the QR code with an authenticator app."
+        )
+
+    def _operator(self) -> str:
+        ctx = RequestContext(channel="cli")
+        if not get_user_model().objects.filter(username=LOCAL_OPERATOR).exists():
+            _, password = admin_ops.create_operator(None, ctx, LOCAL_OPERATOR, "", list(roles.ROLES))
+            return password
+        user = get_user_model().objects.get(username=LOCAL_OPERATOR)
+        for role in roles.ROLES:
+            if not user.groups.filter(name=role).exists():
+                admin_ops.grant_role(None, ctx, LOCAL_OPERATOR, role)
+        return admin_ops.reset_operator(None, ctx, LOCAL_OPERATOR)

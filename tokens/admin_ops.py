@@ -1,0 +1,231 @@
+"""Managing people and API clients: the one place that checks who may, writes
+the audit record, then commits. Pages, commands and the Django admin call these.
+
+`by` is the signed-in operator, or None for the command line (whoever has a
+shell on the vault's host is trusted as much as its settings are).
+Order, as in tokens.vault: check, validate, audit, commit. If the audit record
+cannot be written, nothing changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from tokens import audit, roles, validation
+from tokens.actors import PERMISSIONS, Actor, RequestContext
+from tokens.errors import AuditUnavailable, InvalidInput, PermissionDenied, VaultError
+from tokens.models import ApiClient, OperatorAccount
+from tokens.operators import actor_for
+
+log = logging.getLogger(__name__)
+COMMAND_LINE = Actor(kind="system", id="cli", name="(command line)")
+# One-time passwords: no look-alike characters, grouped for reading aloud.
+OTP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def one_time_password() -> str:
+    return "-".join("".join(secrets.choice(OTP_ALPHABET) for _ in range(5)) for _ in range(4))
+
+
+@dataclass
+class _AdminOp:
+    name: str
+    actor: Actor
+    ctx: RequestContext
+    detail: str = ""
+    audited: bool = False
+
+    def audit(self) -> None:
+        audit.record(self.name, "success", self.actor, self.ctx, detail=self.detail)
+        self.audited = True
+
+
+@contextmanager
+def _admin_op(name: str, by: Any, ctx: RequestContext, detail: str = "") -> Iterator[_AdminOp]:
+    op = _AdminOp(name, COMMAND_LINE if by is None else actor_for(by), ctx, detail)
+    try:
+        if by is not None and not (by.is_active and by.has_perm("tokens.manage_operators")):
+            raise PermissionDenied("Only a vault admin may manage operators and API clients.")
+        yield op
+    except AuditUnavailable:
+        log.error("audit log unavailable: %s refused (request %s)", name, ctx.request_id)
+        raise
+    except VaultError as exc:
+        _record_failure(op, exc.outcome, exc.internal or exc.message)
+        raise
+    except Exception as exc:
+        _record_failure(op, "error", type(exc).__name__)
+        log.exception("%s failed unexpectedly (request %s)", name, ctx.request_id)
+        raise VaultError(internal=type(exc).__name__) from None
+
+
+def _record_failure(op: _AdminOp, outcome: str, why: str) -> None:
+    detail = ("after audit: " if op.audited else "") + "; ".join(x for x in (op.detail, why) if x)
+    try:
+        audit.record(op.name, outcome, op.actor, op.ctx, detail=detail)
+    except AuditUnavailable:
+        log.error("audit log unavailable while recording a failed %s", op.name)
+
+
+def _operator(username: str) -> Any:
+    try:
+        return get_user_model().objects.get(username=username)
+    except get_user_model().DoesNotExist:
+        raise InvalidInput("operator: no such operator") from None
+
+
+def _describe(user: Any) -> str:
+    return f"{user.get_username()} (user:{user.pk})"
+
+
+def _set_roles(user: Any, add: Iterable[str] = (), remove: Iterable[str] = ()) -> None:
+    for name in add:
+        user.groups.add(Group.objects.get(name=name))
+    for name in remove:
+        user.groups.remove(Group.objects.get(name=name))
+    staff = user.groups.filter(name=roles.STAFF_ROLE).exists()
+    if user.is_staff != staff:
+        user.is_staff = staff
+        user.save(update_fields=["is_staff"])
+
+
+def roles_of(user: Any) -> list[str]:
+    return sorted(user.groups.filter(name__in=list(roles.ROLES)).values_list("name", flat=True))
+
+
+def create_operator(
+    by: Any, ctx: RequestContext, username: str, email: str = "", role_names: Iterable[str] = ()
+) -> tuple[Any, str]:
+    """A new operator holding `role_names`; returns (user, one-time password)."""
+    wanted = list(dict.fromkeys(role_names))
+    with _admin_op("operator_create", by, ctx) as op:
+        User = get_user_model()
+        username = username.strip()
+        email = email.strip().lower()
+        try:
+            User._meta.get_field("username").run_validators(username)
+            if email:
+                validate_email(email)
+        except ValidationError:
+            raise InvalidInput("operator: a username of letters, digits and @.+-_, and a valid email or none")
+        if not username:
+            raise InvalidInput("operator: a username is required")
+        if User.objects.filter(username__iexact=username).exists():
+            raise InvalidInput("operator: that username is taken")
+        if email and (
+            User.objects.filter(email__iexact=email).exists()
+            or EmailAddress.objects.filter(email__iexact=email).exists()
+        ):
+            raise InvalidInput("operator: that email belongs to another operator")
+        unknown = [r for r in wanted if r not in roles.ROLES]
+        if unknown:
+            raise InvalidInput(f"roles: unknown role '{unknown[0]}'")
+        op.detail = f"{username} with roles [{','.join(wanted)}]"
+        password = one_time_password()
+        op.audit()
+        for role in wanted:
+            audit.record("role_grant", "success", op.actor, ctx, detail=f"{role} to {username} (new operator)")
+        with transaction.atomic():
+            user = User.objects.create_user(username=username, email=email, password=password)
+            OperatorAccount.objects.create(user=user, must_change_password=True, created_by=op.actor.name)
+            if email:
+                # The admin vouches for the address; it only serves as a sign-in name.
+                EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
+            _set_roles(user, add=wanted)
+        return user, password
+
+
+def reset_operator(by: Any, ctx: RequestContext, username: str) -> str:
+    """A new one-time password, and the operator's authenticators removed so
+    they enrol afresh (a lost phone). Returns the password."""
+    with _admin_op("operator_reset", by, ctx) as op:
+        user = _operator(username)
+        if by is not None and by.pk == user.pk:
+            raise PermissionDenied("You cannot reset your own account; ask another vault admin.")
+        op.detail = _describe(user)
+        password = one_time_password()
+        op.audit()
+        with transaction.atomic():
+            user.set_password(password)
+            user.is_active = True
+            user.save()
+            OperatorAccount.objects.update_or_create(user=user, defaults={"must_change_password": True})
+            Authenticator.objects.filter(user=user).delete()
+        return password
+
+
+def grant_role(by: Any, ctx: RequestContext, username: str, role: str) -> None:
+    with _admin_op("role_grant", by, ctx, detail=role) as op:
+        if role not in roles.ROLES:
+            raise InvalidInput(f"role: unknown role '{role[:40]}'")
+        user = _operator(username)
+        op.detail = f"{role} to {_describe(user)}"
+        if by is not None and by.pk == user.pk:
+            raise PermissionDenied("You cannot grant a role to yourself; ask another vault admin.")
+        if role in roles_of(user):
+            raise InvalidInput(f"role: {user.get_username()} already holds {role}")
+        op.audit()
+        with transaction.atomic():
+            _set_roles(user, add=[role])
+
+
+def revoke_role(by: Any, ctx: RequestContext, username: str, role: str) -> None:
+    with _admin_op("role_revoke", by, ctx, detail=role) as op:
+        if role not in roles.ROLES:
+            raise InvalidInput(f"role: unknown role '{role[:40]}'")
+        user = _operator(username)
+        op.detail = f"{role} from {_describe(user)}"
+        if role not in roles_of(user):
+            raise InvalidInput(f"role: {user.get_username()} does not hold {role}")
+        op.audit()
+        with transaction.atomic():
+            _set_roles(user, remove=[role])
+
+
+def create_client(
+    by: Any, ctx: RequestContext, name: str, scopes: Iterable[str], fields: Iterable[str] = ()
+) -> tuple[ApiClient, str]:
+    """A new API client; returns it with its key, which is shown once and never stored."""
+    with _admin_op("api_client_create", by, ctx) as op:
+        name = name.strip()
+        scope_list = [s for s in PERMISSIONS if s in set(scopes)]
+        field_list = [validation.field_name(f.strip(), "fields") for f in fields if f.strip()]
+        if not name or len(name) > 100:
+            raise InvalidInput("name: 1 to 100 characters")
+        if not scope_list or set(scopes) - set(PERMISSIONS):
+            raise InvalidInput(f"scopes: choose one or more of {', '.join(PERMISSIONS)}")
+        if ApiClient.objects.filter(name=name).exists():
+            raise InvalidInput("name: an API client with that name exists")
+        op.detail = f"{name} scopes [{','.join(scope_list)}] fields [{','.join(field_list) or 'all'}]"
+        op.audit()
+        try:
+            return ApiClient.issue(name, scope_list, field_list or None)
+        except ValidationError as exc:
+            raise InvalidInput("; ".join(exc.messages)) from None
+
+
+def revoke_client(by: Any, ctx: RequestContext, client_id: int) -> ApiClient:
+    with _admin_op("api_client_revoke", by, ctx) as op:
+        client = ApiClient.objects.filter(pk=client_id).first()
+        if client is None:
+            raise InvalidInput("client: no such API client")
+        op.detail = f"{client.name} (client:{client.pk})"
+        if not client.active:
+            raise InvalidInput("client: already revoked")
+        op.audit()
+        client.active = False
+        client.save()
+        return client

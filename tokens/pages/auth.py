@@ -1,0 +1,83 @@
+"""Sign-in policy on top of django-allauth: no sign-up, MFA first for
+re-authentication, and "recently authenticated" meaning a sign-in or a
+re-authentication within VAULT_REVEAL_FRESH_AUTH seconds."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.authentication import get_authentication_records
+from allauth.account.forms import ChangePasswordForm as AllauthChangePasswordForm
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.urls import reverse
+
+from tokens import operator_events
+from tokens.models import OperatorAccount
+
+
+def last_authenticated_at(request: HttpRequest) -> float | None:
+    """When this session last proved who it is (password, MFA code, re-authentication)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return None
+    times = [r["at"] for r in get_authentication_records(request, user) if isinstance(r.get("at"), (int, float))]
+    return max(times) if times else None
+
+
+def recently_authenticated(request: HttpRequest, now: float | None = None) -> bool:
+    at = last_authenticated_at(request)
+    now = time.time() if now is None else now
+    return at is not None and now - at < settings.VAULT_REVEAL_FRESH_AUTH
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    def is_open_for_signup(self, request: HttpRequest) -> bool:
+        # Operators are created by a vault admin (page or `createoperator`), never by themselves.
+        return False
+
+    def is_reauthentication_required(self, *, app: str, **kwargs: Any) -> bool:
+        # allauth counts only re-authentications; a sign-in a minute ago is as good.
+        if self.request is not None and recently_authenticated(self.request):
+            return False
+        return super().is_reauthentication_required(app=app, **kwargs)
+
+    def get_reauthentication_methods(self, user: Any) -> list[dict[str, Any]]:
+        # The authenticator app first: a stolen session plus a typed password is not enough.
+        methods = super().get_reauthentication_methods(user)
+        return sorted(methods, key=lambda m: 0 if str(m["id"]).startswith("mfa") else 1)
+
+    def get_password_change_redirect_url(self, request: HttpRequest) -> str:
+        return reverse("pages:dashboard")
+
+    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
+        try:
+            super().pre_authenticate(request, **credentials)
+        except ValidationError:
+            # Rate limited: record it against the account if the name is one.
+            login = str(credentials.get("username") or credentials.get("email") or "")
+            user = operator_events.account_named(login)
+            operator_events.record("sign_in_throttled", "denied", user, request, "too many failed sign-ins")
+            raise
+
+    def reauthenticate(self, user: Any, password: str) -> bool:
+        ok = super().reauthenticate(user, password)
+        if ok:
+            operator_events.record("reauthenticate", "success", user, self.request, detail="password")
+        return ok
+
+    def set_password(self, user: Any, password: str) -> None:
+        # The operator chose a password: the one-time password is spent.
+        super().set_password(user, password)
+        OperatorAccount.objects.filter(user=user).update(must_change_password=False)
+
+
+class ChangePasswordForm(AllauthChangePasswordForm):
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("oldpassword") and data.get("password1") == data.get("oldpassword"):
+            self.add_error("password1", "Choose a new password, not the one you were given.")
+        return data
