@@ -1,0 +1,30 @@
+"""The first page: what this operator may do, and what they did lately."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from tokens import audit, roles
+from tokens.errors import VaultError
+from tokens.pages.common import actor, operator_page, signed_in
+
+RECENT_DAYS = 7
+RECENT_LIMIT = 15
+
+
+@operator_page(signed_in, methods=("GET",))
+def dashboard(request: HttpRequest) -> HttpResponse:
+    me = actor(request)
+    held = [role for role in roles.ROLES.values() if request.user.groups.filter(name=role.name).exists()]
+    now = datetime.now(timezone.utc)
+    try:
+        # One's own trail is not the audit log (that needs the auditor role), so no read record.
+        recent = audit.search(now - timedelta(days=RECENT_DAYS), now, actor=me.id, limit=RECENT_LIMIT)
+        unavailable = False
+    except VaultError:
+        recent, unavailable = [], True
+    page = {"roles": held, "recent": recent, "recent_unavailable": unavailable, "recent_days": RECENT_DAYS}
+    return render(request, "tokens/dashboard.html", page)

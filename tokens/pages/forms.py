@@ -1,0 +1,156 @@
+"""Parsing what the operator pages post. Problems are InvalidInput, like the
+vault's own, and a message never repeats a submitted value."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.http import QueryDict
+
+from tokens import roles, validation
+from tokens.actors import PERMISSIONS
+from tokens.errors import InvalidInput
+
+DAY = 86400
+BLANK_ROWS = 4
+
+
+def retention_days() -> tuple[int, int]:
+    """(default, maximum) retention in whole days."""
+    return max(1, settings.VAULT_DEFAULT_RETENTION // DAY), max(1, settings.VAULT_MAX_RETENTION // DAY)
+
+
+@dataclass
+class TokenizeRows:
+    """The rows of a tokenize form. Values are never sent back to the page."""
+
+    names: list[str] = field(default_factory=lambda: [""] * BLANK_ROWS)
+    days: str = ""
+    data: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def names_only(post: QueryDict) -> TokenizeRows:
+    """The form as submitted, less every value: what a page may show again."""
+    names = [n.strip()[:64] for n in post.getlist("name")][:64]
+    return TokenizeRows(names=names + [""] * max(0, BLANK_ROWS - len(names)), days=post.get("days", "").strip()[:6])
+
+
+def tokenize_rows(post: QueryDict, now: int | None = None) -> TokenizeRows:
+    now = int(time.time()) if now is None else now
+    names = [n.strip() for n in post.getlist("name")]
+    values = post.getlist("value")
+    rows = TokenizeRows(names=names + [""] * max(0, BLANK_ROWS - len(names)), days=post.get("days", "").strip())
+    for number, (name, value) in enumerate(zip(names, values, strict=False), start=1):
+        if not name and not value:
+            continue
+        if not name:
+            raise InvalidInput(f"row {number}: give the field a name")
+        if name in rows.data:
+            raise InvalidInput(f"row {number}: that field name is already used above")
+        rows.data[name] = value
+    if len(values) > len(names) and any(values[len(names):]):
+        raise InvalidInput("every value needs a field name")
+    if rows.days:
+        _, longest = retention_days()
+        if not rows.days.isdigit() or not 1 <= int(rows.days) <= longest:
+            raise InvalidInput(f"expiry: a whole number of days from 1 to {longest}")
+        rows.data["TTL"] = now + int(rows.days) * DAY
+    return rows
+
+
+def token_id(post: QueryDict) -> str:
+    value = post.get("token", "").strip()
+    if not value:
+        raise InvalidInput("token: paste a token id, e.g. TKN-SYD-…")
+    return value
+
+
+def expiry_time(post: QueryDict) -> int:
+    """A date-time typed as UTC (an <input type=datetime-local>) as Unix seconds."""
+    raw = post.get("expires", "").strip()
+    try:
+        when = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput("new expiry: a date and time, e.g. 2031-01-31T12:00 (UTC)") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return int(when.timestamp())
+
+
+def as_input(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M")
+
+
+class AuditFilter(forms.Form):
+    # Strict shapes: what is typed here is itself written to the audit log.
+    actor = forms.CharField(
+        required=False, max_length=150, label="Actor (name or id)",
+        validators=[RegexValidator(r"^[\w.@+:()-]*$", "Letters, digits and @.+-_:() only.")],
+    )  # fmt: skip
+    action = forms.CharField(
+        required=False, max_length=40, validators=[RegexValidator(r"^[a-z_]*$", "Lower-case letters and _ only.")]
+    )
+    token = forms.CharField(required=False, max_length=80, label="Token id")
+    outcome = forms.ChoiceField(
+        required=False,
+        choices=[("", "any")] + [(o, o) for o in ("success", "denied", "invalid", "not_found", "integrity_failure", "error")],
+    )
+    start = forms.DateField(required=False, label="From (UTC date)", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, label="To (UTC date)", widget=forms.DateInput(attrs={"type": "date"}))
+
+    MAX_DAYS = 92
+
+    def clean_token(self) -> str:
+        value = self.cleaned_data.get("token", "").strip()
+        if value and not validation.is_token_id(value):
+            raise forms.ValidationError("Not a token id (TKN-…).")
+        return value
+
+    def filters(self) -> dict[str, str]:
+        return {k: self.cleaned_data.get(k) or "" for k in ("actor", "action", "outcome")} | {
+            "token_id": self.cleaned_data.get("token") or ""
+        }
+
+    def window(self) -> tuple[datetime, datetime]:
+        today = datetime.now(timezone.utc).date()
+        end: date = self.cleaned_data.get("end") or today
+        start: date = self.cleaned_data.get("start") or end - timedelta(days=6)
+        if start > end:
+            raise InvalidInput("dates: 'from' is after 'to'")
+        if (end - start).days >= self.MAX_DAYS:
+            raise InvalidInput(f"dates: search at most {self.MAX_DAYS} days at a time")
+        start_at = datetime.combine(start, datetime.min.time(), tzinfo=timezone.utc)
+        end_at = datetime.combine(end, datetime.max.time(), tzinfo=timezone.utc)
+        return start_at, end_at
+
+
+class ClientForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="The calling service, e.g. payments-api.")
+    scopes = forms.MultipleChoiceField(
+        choices=[(p, p) for p in PERMISSIONS], widget=forms.CheckboxSelectMultiple
+    )
+    fields = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Fields it may detokenize",
+        help_text="Comma-separated field names; leave empty for all fields.",
+    )
+
+    def field_names(self) -> list[str]:
+        return [f.strip() for f in self.cleaned_data.get("fields", "").split(",") if f.strip()]
+
+
+class OperatorForm(forms.Form):
+    username = forms.CharField(max_length=150)
+    email = forms.EmailField(required=False, help_text="Optional; may also be used to sign in.")
+    roles = forms.MultipleChoiceField(
+        required=False,
+        choices=[(r.name, f"{r.name} — {r.summary}") for r in roles.ROLES.values()],
+        widget=forms.CheckboxSelectMultiple,
+    )

@@ -1,0 +1,124 @@
+"""Pages for vault data: tokenize, look up, reveal, expiry. Each parses the
+form, calls one function of the vault, and renders."""
+
+from __future__ import annotations
+
+import time
+
+from allauth.core.exceptions import ReauthenticationRequired
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from tokens import reveal as operator_reveal
+from tokens import vault
+from tokens.errors import InvalidInput, NotFound, VaultError
+from tokens.pages import forms
+from tokens.pages.auth import last_authenticated_at
+from tokens.pages.common import actor, ctx, has, may, operator_page
+from tokens.pages.errors import vault_error
+
+# Errors shown inside the form (the operator can fix them); others get an error page.
+FORM_ERRORS = (InvalidInput, NotFound)
+
+
+def mask(value: str) -> str:
+    """Bullets, and the last four characters only when that leaves most of the value hidden."""
+    return "••••" + (value[-4:] if len(value) >= 8 else "")
+
+
+@operator_page(has("tokens.tokenize"))
+def tokenize(request: HttpRequest) -> HttpResponse:
+    default_days, max_days = forms.retention_days()
+    page = {"rows": forms.TokenizeRows(), "default_days": default_days, "max_days": max_days}
+    if request.method == "POST":
+        try:
+            rows = forms.tokenize_rows(request.POST)
+            info = vault.tokenize(actor(request), ctx(request), rows.data)
+        except FORM_ERRORS as exc:
+            cleared = any(request.POST.getlist("value"))
+            page.update(rows=forms.names_only(request.POST), error=exc.message, cleared=cleared)
+            return render(request, "tokens/tokenize.html", page, status=400)
+        except VaultError as exc:
+            return vault_error(request, exc)
+        return render(request, "tokens/tokenized.html", {"info": info})
+    return render(request, "tokens/tokenize.html", page)
+
+
+@operator_page(may("metadata"))
+def lookup(request: HttpRequest) -> HttpResponse:
+    page: dict[str, object] = {}
+    if request.method == "POST":
+        try:
+            page["token"] = token = forms.token_id(request.POST)
+            page["info"] = vault.metadata(actor(request), ctx(request), token)
+        except FORM_ERRORS as exc:
+            page["error"] = exc.message
+            return render(request, "tokens/lookup.html", page, status=exc.status)
+        except VaultError as exc:
+            return vault_error(request, exc)
+    return render(request, "tokens/lookup.html", page)
+
+
+@operator_page(has("tokens.detokenize"))
+def reveal(request: HttpRequest) -> HttpResponse:
+    page: dict[str, object] = {"min_reason": settings.VAULT_REVEAL_REASON_MIN}
+    if request.method != "POST":
+        return render(request, "tokens/reveal.html", page)
+    page["token"] = request.POST.get("token", "").strip()[:80]
+    page["reason"] = reason = request.POST.get("reason", "").strip()[:500]
+    try:
+        token = forms.token_id(request.POST)
+        revealed = operator_reveal.reveal(
+            actor(request), ctx(request, reason), token, authenticated_at=last_authenticated_at(request)
+        )
+    except operator_reveal.StaleAuthentication:
+        # allauth's middleware keeps this POST, asks for the code again, then replays it.
+        raise ReauthenticationRequired() from None
+    except FORM_ERRORS as exc:
+        page["error"] = exc.message
+        return render(request, "tokens/reveal.html", page, status=exc.status)
+    except VaultError as exc:
+        # Includes AuditUnavailable: nothing is revealed without its audit record.
+        return vault_error(request, exc)
+    values = [{"name": n, "masked": mask(v), "value": v} for n, v in sorted(revealed.data.items())]
+    return render(request, "tokens/revealed.html", {"revealed": revealed, "values": values, "reason": reason})
+
+
+@operator_page(has("tokens.manage_ttl"))
+def expiry(request: HttpRequest) -> HttpResponse:
+    """One page, four steps: find the token, change its expiry, ask to purge, purge."""
+    if request.method != "POST":
+        return render(request, "tokens/expiry.html", {})
+    step = request.POST.get("step", "find")
+    page: dict[str, object] = {"token": request.POST.get("token", "").strip()[:80]}
+    try:
+        token = forms.token_id(request.POST)
+        if step == "change":
+            info = vault.change_expiry(actor(request), ctx(request), token, forms.expiry_time(request.POST))
+            page["changed"] = True
+        elif step == "purge":
+            if request.POST.get("confirm") != "yes":
+                info = vault.metadata(actor(request), ctx(request), token)
+                return render(request, "tokens/purge_confirm.html", {"info": info})
+            vault.delete(actor(request), ctx(request), token)
+            return render(request, "tokens/purged.html", {"token": token})
+        else:
+            info = vault.metadata(actor(request), ctx(request), token)
+    except FORM_ERRORS as exc:
+        page["error"] = exc.message
+        return render(request, "tokens/expiry.html", page, status=exc.status)
+    except VaultError as exc:
+        return vault_error(request, exc)
+    page.update(info=info, **_limits(info))
+    return render(request, "tokens/expiry.html", page)
+
+
+def _limits(info: vault.TokenInfo) -> dict[str, str]:
+    now = int(time.time())
+    latest = min(info.created_at + settings.VAULT_MAX_RETENTION, now + settings.VAULT_MAX_RETENTION)
+    return {
+        "current": forms.as_input(info.expires_at),
+        "earliest": forms.as_input(now + 60),
+        "latest": forms.as_input(latest),
+    }

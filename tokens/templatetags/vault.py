@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def utc(seconds: object) -> str:
+    """Unix seconds as 'YYYY-MM-DD HH:MM UTC'."""
+    try:
+        return datetime.fromtimestamp(int(str(seconds)), tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return ""
+
+
+@register.filter
+def when(iso: object) -> str:
+    """An audit record's ISO time, to the second."""
+    return str(iso)[:19].replace("T", " ")
