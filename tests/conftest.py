@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -141,3 +142,89 @@ def put_raw(item: dict[str, Any]) -> None:
 
 def audit_records() -> list[dict[str, Any]]:
     return sorted(audit.all_records(), key=lambda r: (r["chain"], r["seq"]))
+
+
+# --- operators (the pages) ------------------------------------------------------
+# A cast of operators, one per role plus none, each signed in with MFA enrolled.
+
+ROLE_NAMES = ("tokenizer", "detokenizer", "ttl_manager", "auditor", "vault_admin")
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    # The shared cache (rate limits, used TOTP codes) lives in a table migrations do not make.
+    from django.core.management import call_command
+
+    with django_db_blocker.unblock():
+        call_command("createcachetable", verbosity=0)
+
+
+@pytest.fixture
+def clean_cache(db: Any) -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+def totp_code(secret: str = TOTP_SECRET, at: float | None = None) -> str:
+    from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
+
+    from django.conf import settings
+
+    period = getattr(settings, "MFA_TOTP_PERIOD", 30)
+    return format_hotp_value(hotp_value(secret, int(time.time() if at is None else at) // period))
+
+
+def make_operator(
+    username: str, roles: tuple[str, ...] = (), *, mfa: bool = True, must_change: bool = False, password: str = "correct-horse-battery-9"
+) -> Any:
+    from allauth.mfa.totp.internal.auth import TOTP
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    from tokens.models import OperatorAccount
+
+    user = get_user_model().objects.create_user(username, f"{username}@example.org", password)
+    user.groups.set([Group.objects.get(name=r) for r in roles])
+    user.is_staff = "vault_admin" in roles
+    user.save()
+    OperatorAccount.objects.create(user=user, must_change_password=must_change)
+    if mfa:
+        TOTP.activate(user, TOTP_SECRET)
+    return user
+
+
+def fresh_client(user: Any, authenticated_at: float | None = None) -> Client:
+    """A test client signed in as `user`, as if through password + TOTP at `authenticated_at` (now)."""
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    at = time.time() if authenticated_at is None else authenticated_at
+    session["account_authentication_methods"] = [
+        {"method": "password", "at": at, "username": user.username},
+        {"method": "mfa", "at": at, "type": "totp", "id": 1},
+    ]
+    session["account_authentication_methods_user"] = str(user.pk)
+    session.save()
+    return client
+
+
+@pytest.fixture
+def operators(clean_cache: None) -> dict[str, Any]:
+    """One operator per role, `nobody` with none, `everyone` with all."""
+    cast = {role: make_operator(role, (role,)) for role in ROLE_NAMES}
+    cast["nobody"] = make_operator("nobody")
+    cast["everyone"] = make_operator("everyone", ROLE_NAMES)
+    return cast
+
+
+def audit_where(**match: Any) -> list[dict[str, Any]]:
+    """Every audit record whose keys equal `match`, oldest first."""
+    found = [r for r in audit.all_records() if all(r.get(k) == v for k, v in match.items())]
+    return sorted(found, key=lambda r: (r["at"], r["seq"]))
