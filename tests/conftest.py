@@ -174,7 +174,6 @@ def clean_cache(db: Any) -> None:
 
 def totp_code(secret: str = TOTP_SECRET, at: float | None = None) -> str:
     from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
-
     from django.conf import settings
 
     period = getattr(settings, "MFA_TOTP_PERIOD", 30)
@@ -182,7 +181,12 @@ def totp_code(secret: str = TOTP_SECRET, at: float | None = None) -> str:
 
 
 def make_operator(
-    username: str, roles: tuple[str, ...] = (), *, mfa: bool = True, must_change: bool = False, password: str = "correct-horse-battery-9"
+    username: str,
+    roles: tuple[str, ...] = (),
+    *,
+    mfa: bool = True,
+    must_change: bool = False,
+    password: str = "correct-horse-battery-9",
 ) -> Any:
     from allauth.mfa.totp.internal.auth import TOTP
     from django.contrib.auth import get_user_model

@@ -16,14 +16,18 @@ PAGES = ["/", "/tokenize", "/lookup", "/reveal", "/expiry", "/audit", "/operator
 
 @pytest.mark.parametrize("path", PAGES)
 def test_it_sends_an_operator_without_mfa_to_enrolment_from(path: str, clean_cache: None) -> None:
-    user = make_operator("carol", ("tokenizer", "detokenizer", "ttl_manager", "auditor", "vault_admin"), mfa=False)
+    user = make_operator(
+        "carol", ("tokenizer", "detokenizer", "ttl_manager", "auditor", "vault_admin"), mfa=False
+    )
     response = fresh_client(user).get(path)
     assert response.status_code == 302
     assert response["Location"] == "/accounts/2fa/totp/activate/"
 
 
 @pytest.mark.parametrize("path", PAGES + ["/accounts/2fa/totp/activate/"])
-def test_it_sends_an_operator_with_a_one_time_password_to_change_it_from(path: str, clean_cache: None) -> None:
+def test_it_sends_an_operator_with_a_one_time_password_to_change_it_from(
+    path: str, clean_cache: None
+) -> None:
     user = make_operator("carol", ("auditor",), mfa=False, must_change=True)
     response = fresh_client(user).get(path)
     assert response.status_code == 302

@@ -40,7 +40,8 @@ ACTIONS = [
     Action("reveal", "POST", "/reveal", ("detokenizer", "everyone"),
            {"token": "{token}", "reason": "INC-42: customer asked to confirm the card"}, "detokenize"),
     Action("expiry page", "GET", "/expiry", ("ttl_manager", "everyone")),
-    Action("find for expiry", "POST", "/expiry", ("ttl_manager", "everyone"), {"token": "{token}"}, "metadata"),
+    Action("find for expiry", "POST", "/expiry", ("ttl_manager", "everyone"),
+           {"token": "{token}"}, "metadata"),
     Action("change expiry", "POST", "/expiry", ("ttl_manager", "everyone"),
            {"step": "change", "token": "{token}", "expires": "{tomorrow}"}, "change_expiry"),
     Action("purge", "POST", "/expiry", ("ttl_manager", "everyone"),
@@ -68,7 +69,9 @@ def _fill(data: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("who", EVERY)
 @pytest.mark.parametrize("action", ACTIONS, ids=[a.label for a in ACTIONS])
-def test_each_role_is_allowed_or_refused_and_audited(action: Action, who: str, operators: dict[str, Any]) -> None:
+def test_each_role_is_allowed_or_refused_and_audited(
+    action: Action, who: str, operators: dict[str, Any]
+) -> None:
     token = vault.tokenize(SETUP, RequestContext(channel="cli"), {"card": "4000 0000 0000 0002"}).token_id
     client_id = ApiClient.issue("old-service", ["tokenize"])[0].pk
     tomorrow = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() + 86400))

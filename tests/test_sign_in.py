@@ -45,7 +45,11 @@ def test_it_refuses_a_wrong_password_and_audits_it(clean_cache: None) -> None:
     assert response.status_code == 200
     assert b"not correct" in response.content
     [record] = audit_where(action="sign_in_failed")
-    assert (record["actor"], record["actor_id"], record["outcome"]) == ("alice", f"user:{_pk('alice')}", "denied")
+    assert (record["actor"], record["actor_id"], record["outcome"]) == (
+        "alice",
+        f"user:{_pk('alice')}",
+        "denied",
+    )
 
 
 def test_it_audits_a_failed_sign_in_for_an_unknown_name_without_the_name(clean_cache: None) -> None:

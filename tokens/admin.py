@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from tokens.models import ApiClient
 
 
-class ReadOnly(admin.ModelAdmin):
+class ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -33,7 +33,7 @@ class ApiClientAdmin(ReadOnly):
     exclude = ("key_hash",)
 
 
-class OperatorAdmin(ReadOnly, UserAdmin):
+class OperatorAdmin(ReadOnly, UserAdmin):  # type: ignore[type-arg]
     list_display = ("username", "email", "is_active", "is_staff", "last_login")
 
 

@@ -137,7 +137,9 @@ def create_operator(
         password = one_time_password()
         op.audit()
         for role in wanted:
-            audit.record("role_grant", "success", op.actor, ctx, detail=f"{role} to {username} (new operator)")
+            audit.record(
+                "role_grant", "success", op.actor, ctx, detail=f"{role} to {username} (new operator)"
+            )
         with transaction.atomic():
             user = User.objects.create_user(username=username, email=email, password=password)
             OperatorAccount.objects.create(user=user, must_change_password=True, created_by=op.actor.name)

@@ -10,9 +10,9 @@ from datetime import datetime
 from typing import Any
 
 from tokens import audit
+from tokens.actors import RequestContext
 from tokens.errors import PermissionDenied
 from tokens.operators import actor_for
-from tokens.actors import RequestContext
 
 CSV_LIMIT = 20000
 PAGE_LIMIT = 500
@@ -31,12 +31,16 @@ def _describe(start: datetime, end: datetime, filters: dict[str, str]) -> str:
     return f"{start.date()}..{end.date()} {given}".strip()[:500]
 
 
-def search(by: Any, ctx: RequestContext, start: datetime, end: datetime, **filters: str) -> list[dict[str, Any]]:
+def search(
+    by: Any, ctx: RequestContext, start: datetime, end: datetime, **filters: str
+) -> list[dict[str, Any]]:
     _check(by, "audit_search", ctx, _describe(start, end, filters))
     return audit.search(start, end, limit=PAGE_LIMIT, **filters)
 
 
-def export(by: Any, ctx: RequestContext, start: datetime, end: datetime, **filters: str) -> list[dict[str, Any]]:
+def export(
+    by: Any, ctx: RequestContext, start: datetime, end: datetime, **filters: str
+) -> list[dict[str, Any]]:
     _check(by, "audit_export", ctx, _describe(start, end, filters))
     return audit.search(start, end, limit=CSV_LIMIT, **filters)
 

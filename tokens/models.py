@@ -97,7 +97,9 @@ class OperatorAccount(models.Model):
     """What the vault keeps about an operator beyond Django's user: whether the
     password is still the one-time password an admin handed over."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vault_account")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vault_account"
+    )
     must_change_password = models.BooleanField(default=True)
     created_by = models.CharField(max_length=150, blank=True)
 

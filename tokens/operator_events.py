@@ -73,7 +73,9 @@ def _signed_out(sender: Any, request: HttpRequest | None, user: Any, **kwargs: A
 
 
 @receiver(user_login_failed, dispatch_uid="vault-sign-in-failed")
-def _sign_in_failed(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kw: Any) -> None:
+def _sign_in_failed(
+    sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kw: Any
+) -> None:
     # Only a login name that belongs to an account is recorded: people type
     # passwords into the wrong box, and those must not reach the log.
     login = str(credentials.get("username") or credentials.get("email") or "")
@@ -111,6 +113,14 @@ def _mfa_used(sender: Any, request: HttpRequest, user: Any, authenticator: Any, 
 
 
 @receiver(authentication_failed, dispatch_uid="vault-mfa-failed")
-def _mfa_failed(sender: Any, request: HttpRequest, user: Any, authenticator: Any = None, **kwargs: Any) -> None:
+def _mfa_failed(
+    sender: Any, request: HttpRequest, user: Any, authenticator: Any = None, **kwargs: Any
+) -> None:
     kind = getattr(authenticator, "type", "") or "code"
-    record("mfa_failed", "denied", user, request, detail=kind + (" (re-authentication)" if kwargs.get("reauthentication") else ""))
+    record(
+        "mfa_failed",
+        "denied",
+        user,
+        request,
+        detail=kind + (" (re-authentication)" if kwargs.get("reauthentication") else ""),
+    )

@@ -41,7 +41,7 @@ def reveal(
 def _refusal(ctx: RequestContext, authenticated_at: float | None, now: float) -> VaultError | None:
     if len(ctx.reason.strip()) < settings.VAULT_REVEAL_REASON_MIN:
         return InvalidInput(
-            f"reason: write at least {settings.VAULT_REVEAL_REASON_MIN} characters saying why you need the values",
+            f"reason: write at least {settings.VAULT_REVEAL_REASON_MIN} characters on why you need them",
             internal="no reason",
         )
     if authenticated_at is None or now - authenticated_at >= settings.VAULT_REVEAL_FRESH_AUTH:

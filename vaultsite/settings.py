@@ -243,9 +243,7 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = VAULT_REVEAL_FRESH_AUTH
 # The written reason a reveal needs, in characters.
 VAULT_REVEAL_REASON_MIN = envint("VAULT_REVEAL_REASON_MIN", 15)
 # Rate limits (allauth) live in a cache every process shares: the database.
-CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "vault_cache"}
-}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "vault_cache"}}
 CSRF_COOKIE_HTTPONLY = True
 CSRF_FAILURE_VIEW = "tokens.pages.errors.csrf_failure"
 CONTENT_SECURITY_POLICY = {

@@ -97,7 +97,11 @@ def clients(request: HttpRequest) -> HttpResponse:
         if not form.is_valid():
             return _clients_page(request, 400, form=form)
         client, key = admin_ops.create_client(
-            request.user, ctx(request), form.cleaned_data["name"], form.cleaned_data["scopes"], form.field_names()
+            request.user,
+            ctx(request),
+            form.cleaned_data["name"],
+            form.cleaned_data["scopes"],
+            form.field_names(),
         )
         return _clients_page(request, created=client, key=key)
     except InvalidInput as exc:

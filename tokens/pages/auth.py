@@ -24,7 +24,9 @@ def last_authenticated_at(request: HttpRequest) -> float | None:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
-    times = [r["at"] for r in get_authentication_records(request, user) if isinstance(r.get("at"), (int, float))]
+    times = [
+        r["at"] for r in get_authentication_records(request, user) if isinstance(r.get("at"), (int, float))
+    ]
     return max(times) if times else None
 
 

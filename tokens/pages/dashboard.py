@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -19,7 +19,7 @@ RECENT_LIMIT = 15
 def dashboard(request: HttpRequest) -> HttpResponse:
     me = actor(request)
     held = [role for role in roles.ROLES.values() if request.user.groups.filter(name=role.name).exists()]
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     try:
         # One's own trail is not the audit log (that needs the auditor role), so no read record.
         recent = audit.search(now - timedelta(days=RECENT_DAYS), now, actor=me.id, limit=RECENT_LIMIT)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from django import forms
@@ -38,14 +38,18 @@ class TokenizeRows:
 def names_only(post: QueryDict) -> TokenizeRows:
     """The form as submitted, less every value: what a page may show again."""
     names = [n.strip()[:64] for n in post.getlist("name")][:64]
-    return TokenizeRows(names=names + [""] * max(0, BLANK_ROWS - len(names)), days=post.get("days", "").strip()[:6])
+    return TokenizeRows(
+        names=names + [""] * max(0, BLANK_ROWS - len(names)), days=post.get("days", "").strip()[:6]
+    )
 
 
 def tokenize_rows(post: QueryDict, now: int | None = None) -> TokenizeRows:
     now = int(time.time()) if now is None else now
     names = [n.strip() for n in post.getlist("name")]
     values = post.getlist("value")
-    rows = TokenizeRows(names=names + [""] * max(0, BLANK_ROWS - len(names)), days=post.get("days", "").strip())
+    rows = TokenizeRows(
+        names=names + [""] * max(0, BLANK_ROWS - len(names)), days=post.get("days", "").strip()
+    )
     for number, (name, value) in enumerate(zip(names, values, strict=False), start=1):
         if not name and not value:
             continue
@@ -54,7 +58,7 @@ def tokenize_rows(post: QueryDict, now: int | None = None) -> TokenizeRows:
         if name in rows.data:
             raise InvalidInput(f"row {number}: that field name is already used above")
         rows.data[name] = value
-    if len(values) > len(names) and any(values[len(names):]):
+    if len(values) > len(names) and any(values[len(names) :]):
         raise InvalidInput("every value needs a field name")
     if rows.days:
         _, longest = retention_days()
@@ -79,12 +83,12 @@ def expiry_time(post: QueryDict) -> int:
     except ValueError:
         raise InvalidInput("new expiry: a date and time, e.g. 2031-01-31T12:00 (UTC)") from None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return int(when.timestamp())
 
 
 def as_input(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M")
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M")
 
 
 class AuditFilter(forms.Form):
@@ -94,15 +98,22 @@ class AuditFilter(forms.Form):
         validators=[RegexValidator(r"^[\w.@+:()-]*$", "Letters, digits and @.+-_:() only.")],
     )  # fmt: skip
     action = forms.CharField(
-        required=False, max_length=40, validators=[RegexValidator(r"^[a-z_]*$", "Lower-case letters and _ only.")]
+        required=False,
+        max_length=40,
+        validators=[RegexValidator(r"^[a-z_]*$", "Lower-case letters and _ only.")],
     )
     token = forms.CharField(required=False, max_length=80, label="Token id")
     outcome = forms.ChoiceField(
         required=False,
-        choices=[("", "any")] + [(o, o) for o in ("success", "denied", "invalid", "not_found", "integrity_failure", "error")],
+        choices=[("", "any")]
+        + [(o, o) for o in ("success", "denied", "invalid", "not_found", "integrity_failure", "error")],
     )
-    start = forms.DateField(required=False, label="From (UTC date)", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, label="To (UTC date)", widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(
+        required=False, label="From (UTC date)", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    end = forms.DateField(
+        required=False, label="To (UTC date)", widget=forms.DateInput(attrs={"type": "date"})
+    )
 
     MAX_DAYS = 92
 
@@ -118,15 +129,15 @@ class AuditFilter(forms.Form):
         }
 
     def window(self) -> tuple[datetime, datetime]:
-        today = datetime.now(timezone.utc).date()
+        today = datetime.now(UTC).date()
         end: date = self.cleaned_data.get("end") or today
         start: date = self.cleaned_data.get("start") or end - timedelta(days=6)
         if start > end:
             raise InvalidInput("dates: 'from' is after 'to'")
         if (end - start).days >= self.MAX_DAYS:
             raise InvalidInput(f"dates: search at most {self.MAX_DAYS} days at a time")
-        start_at = datetime.combine(start, datetime.min.time(), tzinfo=timezone.utc)
-        end_at = datetime.combine(end, datetime.max.time(), tzinfo=timezone.utc)
+        start_at = datetime.combine(start, datetime.min.time(), tzinfo=UTC)
+        end_at = datetime.combine(end, datetime.max.time(), tzinfo=UTC)
         return start_at, end_at
 
 
@@ -135,7 +146,7 @@ class ClientForm(forms.Form):
     scopes = forms.MultipleChoiceField(
         choices=[(p, p) for p in PERMISSIONS], widget=forms.CheckboxSelectMultiple
     )
-    fields = forms.CharField(
+    allowed_fields = forms.CharField(
         required=False,
         max_length=2000,
         label="Fields it may detokenize",
@@ -143,7 +154,7 @@ class ClientForm(forms.Form):
     )
 
     def field_names(self) -> list[str]:
-        return [f.strip() for f in self.cleaned_data.get("fields", "").split(",") if f.strip()]
+        return [f.strip() for f in self.cleaned_data.get("allowed_fields", "").split(",") if f.strip()]
 
 
 class OperatorForm(forms.Form):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from allauth.mfa.utils import is_mfa_enabled
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -14,7 +15,7 @@ from tokens.models import OperatorAccount
 OPEN_PATHS = ("/static/", "/healthz", "/readyz", "/api/")
 
 
-def must_change_password(user: object) -> bool:
+def must_change_password(user: Any) -> bool:
     return OperatorAccount.objects.filter(user=user, must_change_password=True).exists()
 
 
@@ -38,6 +39,7 @@ class OperatorGateMiddleware:
         if user is None or not user.is_authenticated or request.path.startswith(OPEN_PATHS):
             return None
         logout = reverse("account_logout")
+        allowed: tuple[str, ...]
         if must_change_password(user):
             target = reverse("account_change_password")
             allowed = (target, logout)

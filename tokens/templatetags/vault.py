@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django import template
 
@@ -11,7 +11,7 @@ register = template.Library()
 def utc(seconds: object) -> str:
     """Unix seconds as 'YYYY-MM-DD HH:MM UTC'."""
     try:
-        return datetime.fromtimestamp(int(str(seconds)), tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        return datetime.fromtimestamp(int(str(seconds)), tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
     except (TypeError, ValueError, OverflowError, OSError):
         return ""
 

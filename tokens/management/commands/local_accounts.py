@@ -15,7 +15,9 @@ LOCAL_OPERATOR = "operator"
 
 
 class Command(BaseCommand):
-    help = "Local emulator only: a fresh all-scopes API key, and an all-roles operator with a one-time password."
+    help = (
+        "Local emulator only: a fresh all-scopes API key, and an all-roles operator with a one-time password."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.AWS_ENDPOINT_URL or not settings.DEBUG:
