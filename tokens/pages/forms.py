@@ -55,6 +55,8 @@ def tokenize_rows(post: QueryDict, now: int | None = None) -> TokenizeRows:
             continue
         if not name:
             raise InvalidInput(f"row {number}: give the field a name")
+        if name == "TTL":  # the API's expiry key; the form has its own box
+            raise InvalidInput(f"row {number}: 'TTL' is a reserved name")
         if name in rows.data:
             raise InvalidInput(f"row {number}: that field name is already used above")
         rows.data[name] = value
@@ -66,6 +68,13 @@ def tokenize_rows(post: QueryDict, now: int | None = None) -> TokenizeRows:
             raise InvalidInput(f"expiry: a whole number of days from 1 to {longest}")
         rows.data["TTL"] = now + int(rows.days) * DAY
     return rows
+
+
+def shown_token(post: QueryDict) -> str:
+    """The token id to put back in the form: only a well-formed one (people paste
+    the wrong thing into that box, sometimes the very value they mean to protect)."""
+    value = post.get("token", "").strip()
+    return value if validation.is_token_id(value) else ""
 
 
 def token_id(post: QueryDict) -> str:
@@ -117,11 +126,23 @@ class AuditFilter(forms.Form):
 
     MAX_DAYS = 92
 
+    def __init__(self, data: QueryDict | dict[str, Any] | None = None) -> None:
+        # A malformed token filter is refused, and not shown again (see shown_token).
+        self.bad_token = False
+        if data is not None and data.get("token") and not validation.is_token_id(str(data.get("token")).strip()):
+            data = data.copy()
+            data["token"] = ""
+            self.bad_token = True
+        super().__init__(data)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.bad_token:
+            self.add_error("token", "Not a token id (TKN-…).")
+        return cleaned
+
     def clean_token(self) -> str:
-        value = self.cleaned_data.get("token", "").strip()
-        if value and not validation.is_token_id(value):
-            raise forms.ValidationError("Not a token id (TKN-…).")
-        return value
+        return str(self.cleaned_data.get("token", "")).strip()
 
     def filters(self) -> dict[str, str]:
         return {k: self.cleaned_data.get(k) or "" for k in ("actor", "action", "outcome")} | {

@@ -50,7 +50,8 @@ def lookup(request: HttpRequest) -> HttpResponse:
     page: dict[str, object] = {}
     if request.method == "POST":
         try:
-            page["token"] = token = forms.token_id(request.POST)
+            page["token"] = forms.shown_token(request.POST)
+            token = forms.token_id(request.POST)
             page["info"] = vault.metadata(actor(request), ctx(request), token)
         except FORM_ERRORS as exc:
             page["error"] = exc.message
@@ -65,7 +66,7 @@ def reveal(request: HttpRequest) -> HttpResponse:
     page: dict[str, object] = {"min_reason": settings.VAULT_REVEAL_REASON_MIN}
     if request.method != "POST":
         return render(request, "tokens/reveal.html", page)
-    page["token"] = request.POST.get("token", "").strip()[:80]
+    page["token"] = forms.shown_token(request.POST)
     page["reason"] = reason = request.POST.get("reason", "").strip()[:500]
     try:
         token = forms.token_id(request.POST)
@@ -91,7 +92,7 @@ def expiry(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "tokens/expiry.html", {})
     step = request.POST.get("step", "find")
-    page: dict[str, object] = {"token": request.POST.get("token", "").strip()[:80]}
+    page: dict[str, object] = {"token": forms.shown_token(request.POST)}
     try:
         token = forms.token_id(request.POST)
         if step == "change":

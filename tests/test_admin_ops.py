@@ -1,0 +1,144 @@
+"""Managing operators and API clients: permission checks, audit first, fail closed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.contrib.auth import get_user_model
+
+from tests.conftest import Api, audit_where
+from tokens import admin_ops, api_keys
+from tokens.actors import RequestContext
+from tokens.errors import AuditUnavailable, InvalidInput, PermissionDenied
+from tokens.models import ApiClient, OperatorAccount
+
+UI = RequestContext(channel="ui")
+
+
+def test_it_creates_an_operator_with_a_one_time_password(operators: dict[str, Any]) -> None:
+    user, password = admin_ops.create_operator(operators["vault_admin"], UI, "gina", "Gina@Example.org", ["detokenizer"])
+    assert user.check_password(password)
+    assert len(password) == 23 and password.count("-") == 3
+    assert user.email == "gina@example.org"
+    assert OperatorAccount.objects.get(user=user).must_change_password
+    assert admin_ops.roles_of(user) == ["detokenizer"]
+    assert not user.is_staff
+    created = audit_where(action="operator_create")[-1]
+    assert (created["actor"], created["outcome"]) == ("vault_admin", "success")
+    assert created["detail"] == "gina with roles [detokenizer]"
+    [grant] = audit_where(action="role_grant")
+    assert grant["detail"] == "detokenizer to gina (new operator)"
+    assert password not in str(audit_where())
+
+
+def test_it_refuses_someone_who_is_not_a_vault_admin_and_audits_it(operators: dict[str, Any]) -> None:
+    with pytest.raises(PermissionDenied):
+        admin_ops.grant_role(operators["detokenizer"], UI, "auditor", "detokenizer")
+    assert admin_ops.roles_of(operators["auditor"]) == ["auditor"]
+    [record] = audit_where(action="role_grant")
+    assert (record["actor"], record["outcome"]) == ("detokenizer", "denied")
+
+
+def test_an_admin_cannot_grant_a_role_to_themselves(operators: dict[str, Any]) -> None:
+    admin = operators["vault_admin"]
+    with pytest.raises(PermissionDenied, match="cannot grant a role to yourself"):
+        admin_ops.grant_role(admin, UI, "vault_admin", "detokenizer")
+    assert admin_ops.roles_of(admin) == ["vault_admin"]
+    [record] = audit_where(action="role_grant")
+    assert record["outcome"] == "denied"
+    assert record["detail"].startswith(f"detokenizer to vault_admin (user:{admin.pk})")
+
+
+@pytest.mark.parametrize("role", ["detokenizer", "vault_admin"])
+def test_granting_a_sensitive_role_is_audited(operators: dict[str, Any], role: str) -> None:
+    target = operators["auditor"]
+    admin_ops.grant_role(operators["vault_admin"], UI, "auditor", role)
+    assert role in admin_ops.roles_of(target)
+    [record] = audit_where(action="role_grant")
+    assert (record["actor"], record["outcome"]) == ("vault_admin", "success")
+    assert record["detail"] == f"{role} to auditor (user:{target.pk})"
+
+
+def test_the_vault_admin_role_brings_and_takes_the_admin_site(operators: dict[str, Any]) -> None:
+    admin_ops.grant_role(operators["vault_admin"], UI, "auditor", "vault_admin")
+    assert get_user_model().objects.get(username="auditor").is_staff
+    admin_ops.revoke_role(operators["vault_admin"], UI, "auditor", "vault_admin")
+    assert not get_user_model().objects.get(username="auditor").is_staff
+    assert [r["action"] for r in audit_where(actor="vault_admin")][-2:] == ["role_grant", "role_revoke"]
+
+
+def test_it_refuses_unknown_roles_and_operators(operators: dict[str, Any]) -> None:
+    with pytest.raises(InvalidInput, match="unknown role"):
+        admin_ops.grant_role(operators["vault_admin"], UI, "auditor", "root")
+    with pytest.raises(InvalidInput, match="no such operator"):
+        admin_ops.grant_role(operators["vault_admin"], UI, "ghost", "auditor")
+    assert [r["outcome"] for r in audit_where(action="role_grant")] == ["invalid", "invalid"]
+
+
+def test_nothing_changes_when_the_audit_log_cannot_be_written(
+    operators: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "VAULT_AUDIT_TABLE", "no-such-table")
+    with pytest.raises(AuditUnavailable):
+        admin_ops.grant_role(operators["vault_admin"], UI, "auditor", "detokenizer")
+    with pytest.raises(AuditUnavailable):
+        admin_ops.create_operator(operators["vault_admin"], UI, "hank", "", ["detokenizer"])
+    with pytest.raises(AuditUnavailable):
+        admin_ops.create_client(operators["vault_admin"], UI, "shadow", ["detokenize"])
+    assert admin_ops.roles_of(operators["auditor"]) == ["auditor"]
+    assert not get_user_model().objects.filter(username="hank").exists()
+    assert not ApiClient.objects.filter(name="shadow").exists()
+
+
+def test_resetting_an_operator_replaces_the_password_and_removes_mfa(operators: dict[str, Any]) -> None:
+    target = operators["auditor"]
+    password = admin_ops.reset_operator(operators["vault_admin"], UI, "auditor")
+    target.refresh_from_db()
+    assert target.check_password(password)
+    assert OperatorAccount.objects.get(user=target).must_change_password
+    assert not Authenticator.objects.filter(user=target).exists()
+    [record] = audit_where(action="operator_reset")
+    assert record["detail"] == f"auditor (user:{target.pk})"
+
+
+def test_an_admin_cannot_reset_themselves(operators: dict[str, Any]) -> None:
+    with pytest.raises(PermissionDenied):
+        admin_ops.reset_operator(operators["vault_admin"], UI, "vault_admin")
+
+
+def test_it_creates_an_api_client_whose_key_works_and_is_never_stored(operators: dict[str, Any]) -> None:
+    client, key = admin_ops.create_client(operators["vault_admin"], UI, "billing", ["tokenize", "metadata"], ["card"])
+    assert client.scopes == ["tokenize", "metadata"]
+    assert client.allowed_fields == ["card"]
+    assert key not in str(ApiClient.objects.filter(pk=client.pk).values().get())
+    assert Api(key).tokenize({"card": "4242"}).startswith("TKN-SYD-")
+    [record] = audit_where(action="api_client_create")
+    assert record["detail"] == "billing scopes [tokenize,metadata] fields [card]"
+    assert key not in str(record) and api_keys.prefix_of(key) not in record["detail"]
+
+
+def test_it_refuses_a_client_without_scopes_or_with_a_taken_name(operators: dict[str, Any]) -> None:
+    admin_ops.create_client(operators["vault_admin"], UI, "billing", ["tokenize"])
+    with pytest.raises(InvalidInput, match="scopes"):
+        admin_ops.create_client(operators["vault_admin"], UI, "other", [])
+    with pytest.raises(InvalidInput, match="exists"):
+        admin_ops.create_client(operators["vault_admin"], UI, "billing", ["tokenize"])
+
+
+def test_a_revoked_client_key_stops_working_and_the_revocation_is_audited(operators: dict[str, Any]) -> None:
+    client, key = admin_ops.create_client(operators["vault_admin"], UI, "billing", ["tokenize"])
+    admin_ops.revoke_client(operators["vault_admin"], UI, client.pk)
+    response = Api(key).post("/api/v1/tokens", {"data": {"card": "4242"}})
+    assert response.status_code == 401
+    [record] = audit_where(action="api_client_revoke")
+    assert record["detail"] == f"billing (client:{client.pk})"
+
+
+def test_the_command_line_may_manage_without_a_signed_in_admin(db: Any) -> None:
+    user, _ = admin_ops.create_operator(None, RequestContext(channel="cli"), "ivy", "", ["auditor"])
+    [record] = audit_where(action="operator_create")
+    assert (record["actor"], record["actor_type"], record["channel"]) == ("(command line)", "system", "cli")
+    assert admin_ops.roles_of(user) == ["auditor"]

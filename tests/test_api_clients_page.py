@@ -1,0 +1,41 @@
+"""The API clients page: create (key shown once), scopes, revoke."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from tests.conftest import Api, fresh_client
+from tokens.models import ApiClient
+
+
+def test_it_creates_a_client_and_shows_its_key_once(operators: dict[str, Any]) -> None:
+    client = fresh_client(operators["vault_admin"])
+    response = client.post(
+        "/clients", {"action": "create", "name": "billing", "scopes": ["tokenize", "detokenize"], "allowed_fields": "card, cvc"}
+    )
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    key = re.search(r'id="key-value">(tvk_[^<]+)<', response.content.decode())
+    assert key
+    created = ApiClient.objects.get(name="billing")
+    assert (created.scopes, created.allowed_fields) == (["tokenize", "detokenize"], ["card", "cvc"])
+    assert key.group(1) not in client.get("/clients").content.decode()
+    assert Api(key.group(1)).tokenize({"card": "4242"}).startswith("TKN-")
+
+
+def test_it_revokes_a_client_after_confirmation(operators: dict[str, Any]) -> None:
+    client = fresh_client(operators["vault_admin"])
+    api_client, key = ApiClient.issue("billing", ["tokenize"])
+    response = client.post("/clients", {"action": "revoke", "client": str(api_client.pk)})
+    assert response.status_code == 400
+    response = client.post("/clients", {"action": "revoke", "client": str(api_client.pk), "confirm": "yes"})
+    assert b"Revoked billing; its key no longer works." in response.content
+    assert Api(key).post("/api/v1/tokens", {"data": {"card": "1"}}).status_code == 401
+
+
+def test_it_explains_a_client_without_scopes(operators: dict[str, Any]) -> None:
+    response = fresh_client(operators["vault_admin"]).post("/clients", {"action": "create", "name": "billing"})
+    assert response.status_code == 400
+    assert b"This field is required." in response.content
+    assert not ApiClient.objects.filter(name="billing").exists()
