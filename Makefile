@@ -17,6 +17,7 @@ run: install
 	$(BIN)/python scripts/run_local.py
 
 test: install
+	sh scripts/ensure_chromium.sh  # the browser tests need Debian's Chromium
 	$(BIN)/python -m pytest
 
 check: install

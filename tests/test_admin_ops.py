@@ -19,7 +19,9 @@ UI = RequestContext(channel="ui")
 
 
 def test_it_creates_an_operator_with_a_one_time_password(operators: dict[str, Any]) -> None:
-    user, password = admin_ops.create_operator(operators["vault_admin"], UI, "gina", "Gina@Example.org", ["detokenizer"])
+    user, password = admin_ops.create_operator(
+        operators["vault_admin"], UI, "gina", "Gina@Example.org", ["detokenizer"]
+    )
     assert user.check_password(password)
     assert len(password) == 23 and password.count("-") == 3
     assert user.email == "gina@example.org"
@@ -110,7 +112,9 @@ def test_an_admin_cannot_reset_themselves(operators: dict[str, Any]) -> None:
 
 
 def test_it_creates_an_api_client_whose_key_works_and_is_never_stored(operators: dict[str, Any]) -> None:
-    client, key = admin_ops.create_client(operators["vault_admin"], UI, "billing", ["tokenize", "metadata"], ["card"])
+    client, key = admin_ops.create_client(
+        operators["vault_admin"], UI, "billing", ["tokenize", "metadata"], ["card"]
+    )
     assert client.scopes == ["tokenize", "metadata"]
     assert client.allowed_fields == ["card"]
     assert key not in str(ApiClient.objects.filter(pk=client.pk).values().get())

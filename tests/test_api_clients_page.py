@@ -12,7 +12,13 @@ from tokens.models import ApiClient
 def test_it_creates_a_client_and_shows_its_key_once(operators: dict[str, Any]) -> None:
     client = fresh_client(operators["vault_admin"])
     response = client.post(
-        "/clients", {"action": "create", "name": "billing", "scopes": ["tokenize", "detokenize"], "allowed_fields": "card, cvc"}
+        "/clients",
+        {
+            "action": "create",
+            "name": "billing",
+            "scopes": ["tokenize", "detokenize"],
+            "allowed_fields": "card, cvc",
+        },
     )
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
@@ -35,7 +41,9 @@ def test_it_revokes_a_client_after_confirmation(operators: dict[str, Any]) -> No
 
 
 def test_it_explains_a_client_without_scopes(operators: dict[str, Any]) -> None:
-    response = fresh_client(operators["vault_admin"]).post("/clients", {"action": "create", "name": "billing"})
+    response = fresh_client(operators["vault_admin"]).post(
+        "/clients", {"action": "create", "name": "billing"}
+    )
     assert response.status_code == 400
     assert b"This field is required." in response.content
     assert not ApiClient.objects.filter(name="billing").exists()

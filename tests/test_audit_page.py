@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ TOKEN = "TKN-SYD-0b2a6f7e-1c3d-4e5f-8a9b-0c1d2e3f4a5b"
 @pytest.fixture
 def history(operators: dict[str, Any]) -> None:
     ui, api = RequestContext(channel="ui", reason="INC-7 card check"), RequestContext(channel="api")
-    with time_machine.travel(datetime.now(timezone.utc) - timedelta(days=20)):
+    with time_machine.travel(datetime.now(UTC) - timedelta(days=20)):
         audit.record("tokenize", "success", SVC, api, token_id=TOKEN, fields=["card"])
     audit.record("detokenize", "success", BOB, ui, token_id=TOKEN, fields=["card"])
     audit.record("detokenize", "denied", SVC, api, token_id=TOKEN, fields=["card"])
@@ -35,7 +35,8 @@ def shown(page: bytes) -> list[tuple[str, str, str]]:
     import re
 
     rows = re.findall(
-        r"<tr>\s*<td>[^<]*</td>\s*<td>([^<]*)<br>.*?</td>\s*<td>([^<]*)</td>\s*<td class=\"\w+\">([^<]*)</td>",
+        r"<tr>\s*<td[^>]*>[^<]*</td>\s*<td>([^<]*)<br>.*?</td>\s*"
+        r"<td>([^<]*)</td>\s*<td class=\"\w+\">([^<]*)</td>",
         page.decode(),
         re.S,
     )
@@ -46,7 +47,11 @@ def test_it_lists_the_last_week_newest_first(history: None, operators: dict[str,
     response = fresh_client(operators["auditor"]).get("/audit")
     assert response.status_code == 200
     rows = [r for r in shown(response.content) if r[0] in ("bob", "payments")]
-    assert rows == [("bob", "metadata", "success"), ("payments", "detokenize", "denied"), ("bob", "detokenize", "success")]
+    assert rows == [
+        ("bob", "metadata", "success"),
+        ("payments", "detokenize", "denied"),
+        ("bob", "detokenize", "success"),
+    ]
     assert b"INC-7 card check" in response.content
 
 
@@ -59,13 +64,15 @@ def test_it_lists_the_last_week_newest_first(history: None, operators: dict[str,
         ({"outcome": "denied", "token": TOKEN}, [("payments", "detokenize", "denied")]),
     ],
 )
-def test_it_filters_by(history: None, operators: dict[str, Any], query: dict[str, str], expected: list[Any]) -> None:
+def test_it_filters_by(
+    history: None, operators: dict[str, Any], query: dict[str, str], expected: list[Any]
+) -> None:
     response = fresh_client(operators["auditor"]).get("/audit", query)
     assert [r for r in shown(response.content) if r[0] != "auditor"] == expected
 
 
 def test_it_filters_by_date(history: None, operators: dict[str, Any]) -> None:
-    day = (datetime.now(timezone.utc) - timedelta(days=20)).date().isoformat()
+    day = (datetime.now(UTC) - timedelta(days=20)).date().isoformat()
     response = fresh_client(operators["auditor"]).get("/audit", {"start": day, "end": day})
     assert shown(response.content) == [("payments", "tokenize", "success")]
 

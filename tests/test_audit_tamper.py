@@ -83,12 +83,16 @@ def test_a_deleted_record_is_caught(chain: list[dict[str, Any]], capsys: pytest.
     assert "record 3: record 2 is missing" in broken(capsys)
 
 
-def test_a_deleted_first_record_is_caught(chain: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_deleted_first_record_is_caught(
+    chain: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
     table().delete_item(TableName=settings.VAULT_AUDIT_TABLE, Key=key(chain[0]))
     assert "record 1: record 0 is missing" in broken(capsys)
 
 
-def test_an_inserted_record_is_caught(chain: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_inserted_record_is_caught(
+    chain: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
     # Make room after record 1 by renumbering the rest, then slip a forged record in.
     for record in reversed(chain[2:]):
         put(dict(record, seq=record["seq"] + 1))
@@ -107,18 +111,24 @@ def test_a_record_inserted_as_a_chain_of_its_own_is_caught(
     assert "chain SYD-0000000000000000 record 0: contents do not match its MAC" in broken(capsys)
 
 
-def test_reordered_records_are_caught(chain: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
+def test_reordered_records_are_caught(
+    chain: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
     put(dict(chain[3], seq=1))
     put(dict(chain[1], seq=3))
     assert "record 1: contents do not match its MAC" in broken(capsys)
 
 
-def test_a_record_moved_in_time_is_caught(chain: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_record_moved_in_time_is_caught(
+    chain: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
     put(dict(chain[4], at=chain[0]["at"], day=chain[0]["day"]))
     assert "record 4: contents do not match its MAC" in broken(capsys)
 
 
-def test_records_written_by_the_pages_verify(operators: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_records_written_by_the_pages_verify(
+    operators: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     from tests.conftest import fresh_client
 
     client = fresh_client(operators["everyone"])

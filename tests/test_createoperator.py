@@ -27,7 +27,11 @@ def test_it_creates_an_operator_and_prints_the_one_time_password(clean_cache: No
     assert OperatorAccount.objects.get(user=user).must_change_password
     response = Client().post("/accounts/login/", {"login": "kim", "password": password})
     assert response["Location"] == "/"
-    assert [r["action"] for r in audit_where(channel="cli")] == ["operator_create", "role_grant", "role_grant"]
+    assert [r["action"] for r in audit_where(channel="cli")] == [
+        "operator_create",
+        "role_grant",
+        "role_grant",
+    ]
 
 
 def test_it_names_an_unknown_role(db: Any) -> None:

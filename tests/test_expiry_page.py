@@ -33,7 +33,9 @@ def test_it_shows_the_token_and_the_limits(operators: dict[str, Any], token: str
     page = response.content.decode()
     assert response.status_code == 200
     assert 'type="datetime-local"' in page
-    latest = utc_input(vault.metadata(SETUP, RequestContext(), token).created_at + settings.VAULT_MAX_RETENTION)
+    latest = utc_input(
+        vault.metadata(SETUP, RequestContext(), token).created_at + settings.VAULT_MAX_RETENTION
+    )
     assert f'max="{latest}"' in page
 
 

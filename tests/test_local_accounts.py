@@ -19,7 +19,9 @@ from tokens.models import OperatorAccount
 @pytest.fixture
 def local_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
     # The command's guard reads these; the AWS calls still go to the in-process moto.
-    monkeypatch.setattr(local_accounts, "settings", SimpleNamespace(AWS_ENDPOINT_URL="http://127.0.0.1:1", DEBUG=True))
+    monkeypatch.setattr(
+        local_accounts, "settings", SimpleNamespace(AWS_ENDPOINT_URL="http://127.0.0.1:1", DEBUG=True)
+    )
 
 
 def run() -> str:
@@ -34,7 +36,9 @@ def password_in(output: str) -> str:
     return found.group(1)
 
 
-def test_it_creates_an_operator_with_every_role_and_a_one_time_password(db: Any, local_emulator: None) -> None:
+def test_it_creates_an_operator_with_every_role_and_a_one_time_password(
+    db: Any, local_emulator: None
+) -> None:
     output = run()
     assert "username: operator" in output
     user = get_user_model().objects.get(username="operator")

@@ -32,7 +32,7 @@ def test_it_reveals_with_the_role_a_reason_and_a_fresh_sign_in(operators: dict[s
     page = response.content.decode()
     assert "••••9731" in page  # masked: the last four characters
     assert f'<span class="plain">{MARKER}</span>' in page  # inside a closed <details>
-    assert "<details class=\"value\">" in page and "<details class=\"value\" open" not in page
+    assert '<details class="value">' in page and '<details class="value" open' not in page
     assert response["Cache-Control"] == "no-store"
     [record] = audit_where(action="detokenize", actor="detokenizer")
     assert record["outcome"] == "success"
@@ -73,7 +73,11 @@ def test_it_reveals_after_re_authenticating_with_a_fresh_code(operators: dict[st
     assert MARKER.encode() in response.content
     assert response["Cache-Control"] == "no-store"
     actions = [(r["action"], r["outcome"]) for r in audit_where(actor="detokenizer")]
-    assert actions[-3:] == [("detokenize", "denied"), ("reauthenticate", "success"), ("detokenize", "success")]
+    assert actions[-3:] == [
+        ("detokenize", "denied"),
+        ("reauthenticate", "success"),
+        ("detokenize", "success"),
+    ]
 
 
 def test_it_refuses_reveal_without_the_role(operators: dict[str, Any], token: str) -> None:
@@ -94,14 +98,20 @@ def test_the_reveal_function_leaves_a_caller_without_the_role_to_the_vault(
     assert record["outcome"] == "denied"
 
 
-def test_the_reveal_function_checks_the_reason_before_freshness(operators: dict[str, Any], token: str) -> None:
+def test_the_reveal_function_checks_the_reason_before_freshness(
+    operators: dict[str, Any], token: str
+) -> None:
     with pytest.raises(InvalidInput):
-        reveal.reveal(actor_for(operators["detokenizer"]), RequestContext(channel="ui"), token, authenticated_at=None)
+        reveal.reveal(
+            actor_for(operators["detokenizer"]), RequestContext(channel="ui"), token, authenticated_at=None
+        )
 
 
 def test_it_says_not_found_alike_for_unknown_and_malformed_tokens(operators: dict[str, Any]) -> None:
     client = fresh_client(operators["detokenizer"])
-    unknown = client.post("/reveal", {"token": "TKN-SYD-0b2a6f7e-1c3d-4e5f-8a9b-0c1d2e3f4a5b", "reason": REASON})
+    unknown = client.post(
+        "/reveal", {"token": "TKN-SYD-0b2a6f7e-1c3d-4e5f-8a9b-0c1d2e3f4a5b", "reason": REASON}
+    )
     malformed = client.post("/reveal", {"token": "not a token", "reason": REASON})
     assert unknown.status_code == malformed.status_code == 404
     assert b"No such token, or it has expired." in unknown.content
@@ -121,7 +131,9 @@ def test_it_does_not_reveal_when_the_audit_log_cannot_be_written(
     assert MARKER.encode() not in response.content
 
 
-def test_it_keeps_revealed_values_out_of_the_session_and_messages(operators: dict[str, Any], token: str) -> None:
+def test_it_keeps_revealed_values_out_of_the_session_and_messages(
+    operators: dict[str, Any], token: str
+) -> None:
     client = fresh_client(operators["detokenizer"])
     client.post("/reveal", {"token": token, "reason": REASON})
     assert MARKER not in str(dict(client.session))

@@ -12,7 +12,9 @@ from tests.conftest import MARKER, audit_where, fresh_client
 from tokens import vault
 from tokens.actors import Actor, RequestContext
 
-READER = Actor(kind="system", id="test", name="test-reader", permissions=frozenset({"detokenize", "metadata"}))
+READER = Actor(
+    kind="system", id="test", name="test-reader", permissions=frozenset({"detokenize", "metadata"})
+)
 
 
 def token_in(page: bytes) -> str:
@@ -32,11 +34,17 @@ def test_it_tokenizes_the_rows_into_one_token(operators: dict[str, Any]) -> None
     assert revealed.data == {"card_number": MARKER, "cvc": "123"}
     assert before + 3 * 86400 <= revealed.expires_at <= int(time.time()) + 3 * 86400
     [record] = audit_where(action="tokenize", actor="tokenizer")
-    assert (record["outcome"], record["channel"], record["fields"]) == ("success", "ui", ["card_number", "cvc"])
+    assert (record["outcome"], record["channel"], record["fields"]) == (
+        "success",
+        "ui",
+        ["card_number", "cvc"],
+    )
 
 
 def test_it_uses_the_default_retention_when_no_days_are_given(operators: dict[str, Any]) -> None:
-    response = fresh_client(operators["tokenizer"]).post("/tokenize", {"name": ["a"], "value": ["b"], "days": ""})
+    response = fresh_client(operators["tokenizer"]).post(
+        "/tokenize", {"name": ["a"], "value": ["b"], "days": ""}
+    )
     info = vault.metadata(READER, RequestContext(channel="cli"), token_in(response.content))
     assert info.expires_at - info.created_at == settings.VAULT_DEFAULT_RETENTION
 
@@ -68,14 +76,18 @@ def test_it_refuses_a_value_without_a_name(operators: dict[str, Any]) -> None:
 
 
 def test_it_keeps_the_name_ttl_for_the_expiry(operators: dict[str, Any]) -> None:
-    response = fresh_client(operators["tokenizer"]).post("/tokenize", {"name": ["TTL"], "value": ["9999999999"]})
+    response = fresh_client(operators["tokenizer"]).post(
+        "/tokenize", {"name": ["TTL"], "value": ["9999999999"]}
+    )
     assert response.status_code == 400
     assert b"row 1: &#x27;TTL&#x27; is a reserved name" in response.content
 
 
 def test_it_refuses_an_expiry_beyond_the_longest_retention(operators: dict[str, Any]) -> None:
     too_long = str(settings.VAULT_MAX_RETENTION // 86400 + 1)
-    response = fresh_client(operators["tokenizer"]).post("/tokenize", {"name": ["a"], "value": ["b"], "days": too_long})
+    response = fresh_client(operators["tokenizer"]).post(
+        "/tokenize", {"name": ["a"], "value": ["b"], "days": too_long}
+    )
     assert response.status_code == 400
     assert b"expiry: a whole number of days from 1 to 400" in response.content
 

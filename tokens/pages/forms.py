@@ -129,7 +129,11 @@ class AuditFilter(forms.Form):
     def __init__(self, data: QueryDict | dict[str, Any] | None = None) -> None:
         # A malformed token filter is refused, and not shown again (see shown_token).
         self.bad_token = False
-        if data is not None and data.get("token") and not validation.is_token_id(str(data.get("token")).strip()):
+        if (
+            data is not None
+            and data.get("token")
+            and not validation.is_token_id(str(data.get("token")).strip())
+        ):
             data = data.copy()
             data["token"] = ""
             self.bad_token = True

@@ -19,6 +19,17 @@ def must_change_password(user: Any) -> bool:
     return OperatorAccount.objects.filter(user=user, must_change_password=True).exists()
 
 
+def pending_step(user: Any) -> tuple[str, tuple[str, ...]] | None:
+    """What a signed-in operator must do first, as (page, pages allowed meanwhile)."""
+    logout = reverse("account_logout")
+    if must_change_password(user):
+        return reverse("account_change_password"), (logout,)
+    if not is_mfa_enabled(user):
+        allowed = (logout, reverse("account_reauthenticate"), reverse("mfa_index"))
+        return reverse("mfa_activate_totp"), allowed
+    return None
+
+
 class OperatorGateMiddleware:
     """A signed-in operator first replaces the one-time password, then enrols
     an authenticator app; until both are done, no other page answers."""
@@ -27,27 +38,17 @@ class OperatorGateMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        gate = self._gate(request)
-        response = gate or self.get_response(request)
+        user = getattr(request, "user", None)
+        step = None
+        if user is not None and user.is_authenticated and not request.path.startswith(OPEN_PATHS):
+            step = pending_step(user)
+        # The navigation shows only to operators past the gate.
+        request.operator_ready = step is None  # type: ignore[attr-defined]
+        if step is not None and request.path not in (step[0], *step[1]):
+            response: HttpResponse = HttpResponseRedirect(step[0])
+        else:
+            response = self.get_response(request)
         if not request.path.startswith("/static/"):
             # Operator pages are per person and may show secrets: never cached anywhere.
             response["Cache-Control"] = "no-store"
         return response
-
-    def _gate(self, request: HttpRequest) -> HttpResponse | None:
-        user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated or request.path.startswith(OPEN_PATHS):
-            return None
-        logout = reverse("account_logout")
-        allowed: tuple[str, ...]
-        if must_change_password(user):
-            target = reverse("account_change_password")
-            allowed = (target, logout)
-        elif not is_mfa_enabled(user):
-            target = reverse("mfa_activate_totp")
-            allowed = (target, logout, reverse("account_reauthenticate"), reverse("mfa_index"))
-        else:
-            return None
-        if request.path in allowed:
-            return None
-        return HttpResponseRedirect(target)

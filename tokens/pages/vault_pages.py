@@ -115,11 +115,12 @@ def expiry(request: HttpRequest) -> HttpResponse:
     return render(request, "tokens/expiry.html", page)
 
 
-def _limits(info: vault.TokenInfo) -> dict[str, str]:
+def _limits(info: vault.TokenInfo) -> dict[str, object]:
     now = int(time.time())
     latest = min(info.created_at + settings.VAULT_MAX_RETENTION, now + settings.VAULT_MAX_RETENTION)
     return {
         "current": forms.as_input(info.expires_at),
         "earliest": forms.as_input(now + 60),
         "latest": forms.as_input(latest),
+        "latest_at": latest,
     }
