@@ -146,3 +146,13 @@ def test_the_command_line_may_manage_without_a_signed_in_admin(db: Any) -> None:
     [record] = audit_where(action="operator_create")
     assert (record["actor"], record["actor_type"], record["channel"]) == ("(command line)", "system", "cli")
     assert admin_ops.roles_of(user) == ["auditor"]
+
+
+def test_the_createapiclient_command_is_audited_like_the_page(db: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("createapiclient", "billing", "--scopes", "tokenize", stdout=StringIO())
+    [record] = audit_where(action="api_client_create")
+    assert (record["actor"], record["channel"], record["outcome"]) == ("(command line)", "cli", "success")

@@ -208,7 +208,7 @@ def create_client(
         if not name or len(name) > 100:
             raise InvalidInput("name: 1 to 100 characters")
         if not scope_list or set(scopes) - set(PERMISSIONS):
-            raise InvalidInput(f"scopes: choose one or more of {', '.join(PERMISSIONS)}")
+            raise InvalidInput(f"scopes: a non-empty list from {', '.join(PERMISSIONS)}")
         if ApiClient.objects.filter(name=name).exists():
             raise InvalidInput("name: an API client with that name exists")
         op.detail = f"{name} scopes [{','.join(scope_list)}] fields [{','.join(field_list) or 'all'}]"

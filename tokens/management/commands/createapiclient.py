@@ -2,10 +2,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tokens.models import ApiClient
+from tokens import admin_ops
+from tokens.actors import RequestContext
+from tokens.errors import VaultError
 
 
 class Command(BaseCommand):
@@ -20,11 +21,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         scopes = [s for s in options["scopes"].split(",") if s]
-        fields = [f for f in options["fields"].split(",") if f] or None
+        fields = [f for f in options["fields"].split(",") if f]
         try:
-            client, key = ApiClient.issue(options["name"], scopes, fields)
-        except ValidationError as exc:
-            raise CommandError("; ".join(exc.messages)) from None
+            # Through admin_ops, like the API clients page: validated and audited.
+            client, key = admin_ops.create_client(
+                None, RequestContext(channel="cli"), options["name"], scopes, fields
+            )
+        except VaultError as exc:
+            raise CommandError(exc.message) from None
         self.stdout.write(f"Created API client {client.name!r} with scopes {','.join(client.scopes)}.")
         self.stdout.write("Its key follows; it is shown only now:")
         self.stdout.write(key)
