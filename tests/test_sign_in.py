@@ -33,6 +33,22 @@ def test_it_signs_in_with_password_then_a_totp_code(clean_cache: None) -> None:
     )  # fmt: skip
 
 
+def test_it_signs_in_with_a_recovery_code_once(clean_cache: None) -> None:
+    from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
+
+    user = make_operator("alice", ("auditor",))
+    code = RecoveryCodes.activate(user).get_unused_codes()[0]
+    client = Client()
+    sign_in(client, "alice")
+    client.post("/accounts/2fa/authenticate/", {"code": code})
+    assert client.get("/").status_code == 200
+    assert audit_where(action="sign_in")[0]["detail"] == "password+recovery_codes"
+    again = Client()
+    sign_in(again, "alice")
+    again.post("/accounts/2fa/authenticate/", {"code": code})
+    assert again.get("/").status_code == 302  # spent
+
+
 def test_it_signs_in_with_an_email_address_too(clean_cache: None) -> None:
     make_operator("alice", ("auditor",))
     response = sign_in(Client(), "alice@example.org")
