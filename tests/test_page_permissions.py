@@ -49,6 +49,7 @@ ACTIONS = [
     Action("audit log", "GET", "/audit", ("auditor", "everyone"), {}, "audit_search"),
     Action("audit export", "GET", "/audit/export.csv", ("auditor", "everyone"), {}, "audit_export"),
     Action("audit verify", "GET", "/audit/verify", ("auditor", "everyone"), {}, "audit_verify"),
+    Action("monitoring", "GET", "/monitoring/", ("auditor", "everyone")),
     Action("operators page", "GET", "/operators", ("vault_admin", "everyone")),
     Action("grant a role", "POST", "/operators", ("vault_admin", "everyone"),
            {"action": "grant", "username": "nobody", "role": "auditor"}, "role_grant"),
