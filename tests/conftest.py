@@ -152,18 +152,6 @@ TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 @pytest.fixture(autouse=True)
-def root_script_prefix() -> Iterator[None]:
-    # Zappa's handler (tests/test_lambda_*) sets Django's thread-wide script prefix
-    # to the stage name, and Django's test client never resets it: redirects
-    # built by reverse() in later tests would carry "/syd_reader/".
-    from django.urls import set_script_prefix
-
-    set_script_prefix("/")
-    yield
-    set_script_prefix("/")
-
-
-@pytest.fixture(autouse=True)
 def fast_password_hasher(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
