@@ -165,3 +165,25 @@ def _pk(username: str) -> int:
     from django.contrib.auth import get_user_model
 
     return int(get_user_model().objects.get(username=username).pk)
+
+
+def test_a_superuser_account_cannot_sign_in(clean_cache: None) -> None:
+    user = make_operator("root", ("auditor",))
+    user.is_superuser = True
+    user.save()
+    client = Client()
+    response = sign_in(client, "root")
+    assert response.status_code == 200
+    assert client.get("/").status_code == 302
+    [record] = audit_where(action="sign_in_failed")
+    assert (record["actor"], record["detail"]) == ("root", "superuser accounts may not sign in")
+
+
+def test_a_superuser_holds_no_role_even_if_signed_in_by_other_means(clean_cache: None) -> None:
+    from tokens.operators import actor_for, holds
+
+    user = make_operator("root", ())
+    user.is_superuser = True
+    user.save()
+    assert actor_for(user).permissions == frozenset()
+    assert not holds(user, "tokens.detokenize") and not holds(user, "tokens.manage_operators")

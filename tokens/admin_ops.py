@@ -28,7 +28,7 @@ from tokens import audit, roles, validation
 from tokens.actors import PERMISSIONS, Actor, RequestContext
 from tokens.errors import AuditUnavailable, InvalidInput, PermissionDenied, VaultError
 from tokens.models import ApiClient, OperatorAccount
-from tokens.operators import actor_for
+from tokens.operators import actor_for, holds
 
 log = logging.getLogger(__name__)
 COMMAND_LINE = Actor(kind="system", id="cli", name="(command line)")
@@ -57,7 +57,7 @@ class _AdminOp:
 def _admin_op(name: str, by: Any, ctx: RequestContext, detail: str = "") -> Iterator[_AdminOp]:
     op = _AdminOp(name, COMMAND_LINE if by is None else actor_for(by), ctx, detail)
     try:
-        if by is not None and not (by.is_active and by.has_perm("tokens.manage_operators")):
+        if by is not None and not holds(by, "tokens.manage_operators"):
             raise PermissionDenied("Only a vault admin may manage operators and API clients.")
         yield op
     except AuditUnavailable:

@@ -12,7 +12,7 @@ from typing import Any
 from tokens import audit
 from tokens.actors import RequestContext
 from tokens.errors import PermissionDenied
-from tokens.operators import actor_for
+from tokens.operators import actor_for, holds
 
 CSV_LIMIT = 20000
 PAGE_LIMIT = 500
@@ -20,7 +20,7 @@ PAGE_LIMIT = 500
 
 def _check(by: Any, action: str, ctx: RequestContext, detail: str) -> None:
     actor = actor_for(by)
-    if not (by.is_active and by.has_perm("tokens.view_audit")):
+    if not holds(by, "tokens.view_audit"):
         audit.record(action, "denied", actor, ctx, detail=detail)
         raise PermissionDenied("Only an auditor may read the audit log.")
     audit.record(action, "success", actor, ctx, detail=detail)

@@ -65,6 +65,12 @@ class AccountAdapter(DefaultAccountAdapter):
             operator_events.record("sign_in_throttled", "denied", user, request, "too many failed sign-ins")
             raise
 
+    def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
+        # allauth lets through users its backend refused (to show "inactive"):
+        # a superuser stays refused (see tokens/backends.py; audited there).
+        user = super().authenticate(request, **credentials)
+        return None if user is not None and user.is_superuser else user
+
     def reauthenticate(self, user: Any, password: str) -> bool:
         ok = super().reauthenticate(user, password)
         if ok:

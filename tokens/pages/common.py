@@ -12,14 +12,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
 from tokens.actors import Actor, RequestContext
 from tokens.api.decorators import context_of
-from tokens.operators import actor_for
+from tokens.operators import actor_for, holds
 
 View = Callable[..., HttpResponse]
 Rule = Callable[[Any], bool]
 
 
 def has(permission: str) -> Rule:
-    return lambda user: bool(user.has_perm(permission))
+    return lambda user: holds(user, permission)
 
 
 def may(vault_permission: str) -> Rule:
