@@ -8,12 +8,10 @@ here sits on a vault request's path.
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import botocore.config
 import botocore.exceptions
 from django.conf import settings
@@ -21,6 +19,7 @@ from django.conf import settings
 from monitoring import app_settings
 from monitoring.catalog import ALERTING, Metric
 from monitoring.metrics import NAMESPACE
+from tokens import aws as tokens_aws
 
 BAND_ID = "band"
 
@@ -29,33 +28,14 @@ class MonitoringUnavailable(Exception):
     """CloudWatch or SNS did not answer, or refused; the message is safe to show."""
 
 
-@functools.lru_cache(maxsize=16)
-def _client(service: str, region: str, endpoint: str, attempts: int, connect: int, read: int) -> Any:
-    config = botocore.config.Config(
-        retries={"max_attempts": attempts, "mode": "standard"},
-        connect_timeout=connect,
-        read_timeout=read,
-    )
-    return boto3.session.Session().client(
-        service, region_name=region, endpoint_url=endpoint or None, config=config
-    )
-
-
 def client(service: str, region: str | None = None) -> Any:
     if service not in ("cloudwatch", "sns"):
         raise ValueError("monitoring builds CloudWatch and SNS clients only")
-    return _client(
-        service,
-        region or settings.AWS_REGION,
-        settings.AWS_ENDPOINT_URL,
-        settings.AWS_MAX_ATTEMPTS,
-        settings.AWS_CONNECT_TIMEOUT,
-        settings.AWS_READ_TIMEOUT,
-    )
+    return tokens_aws.configured(service, region)
 
 
 def reset_clients() -> None:
-    _client.cache_clear()
+    tokens_aws.reset_clients()
 
 
 def deployed() -> bool:

@@ -21,7 +21,7 @@ WRITER = Actor(kind="lambda", id="lambda:test", name="test", permissions=frozens
 def test_a_stage_s_key_is_served_by_the_vault_s_client_in_that_region(stage: str, settings: Any) -> None:
     cli = stage_cli(stage)
     use_region(settings, cli.aws_region, cli.aws_environment_variables["VAULT_KMS_KEY"])
-    materials = crypto._provider(settings.VAULT_KMS_KEY, settings.AWS_REGION, settings.AWS_ENDPOINT_URL)
+    materials = crypto._provider(settings.VAULT_KMS_KEY, settings.AWS_REGION, aws.client("kms"))
     client = materials._client(settings.VAULT_KMS_KEY)
     # Our client (bounded retries and timeouts), not one the SDK would build for another region.
     assert client is aws.client("kms")

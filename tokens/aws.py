@@ -47,7 +47,12 @@ def _client(service: str, region: str, endpoint: str, attempts: int, connect: in
     )
 
 
-def client(service: str, region: str | None = None) -> Any:
+def configured(service: str, region: str | None = None) -> Any:
+    """A client of any AWS service with the project's retries, timeouts and endpoint.
+
+    Each service still has one owner: tokens (DynamoDB, KMS) and monitoring
+    (CloudWatch, SNS) call this through their own `client()`.
+    """
     return _client(
         service,
         region or settings.AWS_REGION,
@@ -56,6 +61,12 @@ def client(service: str, region: str | None = None) -> Any:
         settings.AWS_CONNECT_TIMEOUT,
         settings.AWS_READ_TIMEOUT,
     )
+
+
+def client(service: str, region: str | None = None) -> Any:
+    if service not in ("dynamodb", "kms"):
+        raise ValueError("tokens builds DynamoDB and KMS clients only")
+    return configured(service, region)
 
 
 def reset_clients() -> None:

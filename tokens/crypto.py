@@ -35,11 +35,12 @@ ACTIONS = AttributeActions(
 
 
 @functools.lru_cache(maxsize=8)
-def _provider(key_id: str, region: str, endpoint: str) -> AwsKmsCryptographicMaterialsProvider:
+def _provider(key_id: str, region: str, kms: Any) -> AwsKmsCryptographicMaterialsProvider:
+    # Keyed by the client too: when clients are rebuilt, so is the provider.
     session = botocore.session.Session()
     session.set_config_variable("region", region)
     return AwsKmsCryptographicMaterialsProvider(
-        key_id=key_id, botocore_session=session, regional_clients={region: aws.client("kms")}
+        key_id=key_id, botocore_session=session, regional_clients={region: kms}
     )
 
 
@@ -54,7 +55,7 @@ def _config(table: str, token_id: str) -> CryptoConfig:
         partition_key_name=PARTITION_KEY,
         attributes={PARTITION_KEY: {"S": token_id}},
     )
-    provider = _provider(settings.VAULT_KMS_KEY, settings.AWS_REGION, settings.AWS_ENDPOINT_URL)
+    provider = _provider(settings.VAULT_KMS_KEY, settings.AWS_REGION, aws.client("kms"))
     return CryptoConfig(materials_provider=provider, encryption_context=context, attribute_actions=ACTIONS)
 
 
