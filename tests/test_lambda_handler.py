@@ -112,9 +112,14 @@ def test_a_value_put_where_a_token_goes_stays_out_of_the_logs(
     assert MARKER not in caplog.text + captured.out + captured.err + str(response)
 
 
-def test_a_manage_command_is_handed_to_zappa(tmp_path: Path, settings: Any) -> None:
+def test_an_allowed_manage_command_is_handed_to_zappa_on_the_operator(
+    tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[Any] = []
+    monkeypatch.setattr("django.core.management.call_command", lambda *args: ran.append(args))
     with load_stage("syd_operator", tmp_path, settings) as operator:
-        assert lambda_handler({"manage": "check"}, operator.context()) == {}
+        lambda_handler({"manage": "migrate --noinput"}, operator.context())
+    assert ran == [("migrate", "--noinput")]
 
 
 def test_a_keep_warm_event_is_handed_to_zappa(tmp_path: Path, settings: Any) -> None:
@@ -129,12 +134,55 @@ def test_a_keep_warm_event_is_handed_to_zappa(tmp_path: Path, settings: Any) -> 
         assert lambda_handler(event, writer.context()) is None
 
 
+REFUSED = {"error": {"code": "forbidden", "message": "This function does not serve that kind of event."}}
+SCHEDULE_ARN = "arn:aws:events:ap-southeast-2:111122223333:rule/token-vault-syd-operator-"
+
+
 @pytest.mark.parametrize(
-    "event", [{"raw_command": "raise SystemExit('ran')"}, {"command": "os.getcwd"}], ids=["raw", "command"]
-)
-def test_a_zappa_invoke_event_is_refused(event: dict[str, str], tmp_path: Path, settings: Any) -> None:
+    "event",
+    [
+        {"raw_command": "raise SystemExit('ran')"},
+        {"command": "os.getcwd"},
+        {"manage": "shell -c print(1)"},
+        {"manage": "dbshell"},
+        {"manage": ["migrate"]},
+        {"Records": [{"s3": {"configurationId": "x:subprocess.run"}}]},
+        {"Records": [{"Sns": {"Message": '{"command": "subprocess.run"}'}}]},
+        {"detail-type": "Scheduled Event", "resources": [SCHEDULE_ARN + "subprocess.run"]},
+        {"detail-type": "Scheduled Event", "resources": "not a list"},
+        {"httpMethod": "GET", "requestContext": {}, "manage": "shell"},
+        {"httpMethod": "GET", "requestContext": {}, "stageVariables": {"AUDIT_HMAC_KEY": "x"}},
+        {"awslogs": {"data": "x"}},
+        {"bot": {"name": "x"}, "currentIntent": {}},
+        {"triggerSource": "PreSignUp_SignUp"},
+        {"type": "TOKEN", "methodArn": "x"},
+        {"somethingElse": 1},
+    ],
+    ids=[
+        "raw_command", "command", "manage-shell", "manage-dbshell", "manage-list", "s3", "sns",
+        "schedule-other-function", "schedule-bad", "http-with-manage", "stage-variables", "awslogs",
+        "lex", "cognito", "authorizer", "unknown",
+    ],
+)  # fmt: skip
+def test_events_that_would_run_code_are_refused(event: dict[str, Any], tmp_path: Path, settings: Any) -> None:
     with load_stage("syd_operator", tmp_path, settings) as operator:
-        result = lambda_handler(event, operator.context())
-    assert result == {
-        "error": {"code": "forbidden", "message": "This function does not run commands; use `zappa manage`."}
+        assert lambda_handler(event, operator.context()) == REFUSED
+
+
+def test_manage_commands_are_refused_on_request_path_functions(tmp_path: Path, settings: Any) -> None:
+    with load_stage("syd_reader", tmp_path, settings) as reader:
+        assert lambda_handler({"manage": "migrate"}, reader.context()) == REFUSED
+
+
+def test_the_anomaly_check_schedule_is_handed_to_zappa(
+    tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran: list[Any] = []
+    monkeypatch.setattr("monitoring.scheduled.call_command", lambda *args: ran.append(args))
+    event = {
+        "detail-type": "Scheduled Event",
+        "resources": [SCHEDULE_ARN + "monitoring.scheduled.check_anomalies"],
     }
+    with load_stage("syd_operator", tmp_path, settings) as operator:
+        lambda_handler(event, operator.context())
+    assert ran == [("check_anomalies",)]

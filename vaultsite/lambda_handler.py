@@ -35,21 +35,65 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "operator": frozenset({"tokenize", "detokenize"}),
     "all": frozenset({"tokenize", "detokenize"}),
 }
-# `zappa invoke` events run any Python function (`command`) or any code
-# (`raw_command`) with the function's role, outside every vault check and audit
-# record; this project needs neither (management commands go through `manage`).
-REFUSED_EVENTS = ("command", "raw_command")
+# Zappa's handler runs code named by many event shapes (`command`, `raw_command`,
+# `manage shell`, S3/SNS/DynamoDB/Kinesis/SQS records, scheduled-event rule
+# names, Lex, Cognito, ...). Anyone allowed to invoke a function could use them
+# to run code with the function's role, outside every vault check. So only
+# these reach Zappa: API Gateway requests, our two schedules, and a short list
+# of management commands on the operator function. Everything else is refused.
+CODE_RUNNING_KEYS = frozenset(
+    {"command", "raw_command", "manage", "Records", "detail-type", "awslogs", "bot", "triggerSource", "type"}
+)
+SCHEDULED_FUNCTIONS = ("keep_warm_callback", "monitoring.scheduled.check_anomalies")
+MANAGE_COMMANDS = frozenset(
+    {
+        "migrate", "migrate --noinput", "showmigrations", "createcachetable", "check --deploy",
+        "vault_bootstrap", "verify_audit", "setup_monitoring", "check_anomalies",
+    }
+)  # fmt: skip
 
 
 def lambda_handler(event: Any, context: Any) -> Any:
     if not isinstance(event, dict):
         return _error("invalid_request", "The event must be a JSON object.")
-    if any(key in event for key in REFUSED_EVENTS):
-        log.warning("refused a zappa invoke event")
-        return _error("forbidden", "This function does not run commands; use `zappa manage`.")
-    if _is_direct(event):
+    kind = _kind(event)
+    if kind == "direct":
         return _direct(event, context)
+    if kind is None:
+        log.warning("refused an event that is not an API request, a known schedule or an allowed command")
+        return _error("forbidden", "This function does not serve that kind of event.")
     return zappa_lambda_handler(event, context)
+
+
+def _kind(event: dict[str, Any]) -> str | None:
+    """What an event is: "http", "schedule", "manage", "direct", or None (refused)."""
+    keys = set(event)
+    others = CODE_RUNNING_KEYS & keys
+    if event.get("stageVariables"):
+        return None  # Zappa copies them into os.environ
+    context = event.get("requestContext")
+    if isinstance(context, dict) and not others:
+        if event.get("version") == "2.0" and isinstance(context.get("http"), dict):
+            return "http"
+        if isinstance(event.get("httpMethod"), str):
+            return "http"
+    if others == {"detail-type"} and event.get("detail-type") == "Scheduled Event":
+        resources = event.get("resources")
+        if isinstance(resources, list) and len(resources) == 1 and isinstance(resources[0], str):
+            target = resources[0].split("/")[-1].split("-")[-1]
+            if target.endswith(SCHEDULED_FUNCTIONS[0]) or target == SCHEDULED_FUNCTIONS[1]:
+                return "schedule"
+        return None
+    if others == {"manage"}:
+        LambdaHandler()  # loads the stage's settings and Django, once per container
+        from django.conf import settings
+
+        command = event["manage"]
+        allowed = isinstance(command, str) and command in MANAGE_COMMANDS
+        return "manage" if allowed and settings.VAULT_FUNCTION_ROLE in ("operator", "all") else None
+    if _is_direct(event) and not others:
+        return "direct"
+    return None
 
 
 def _is_direct(event: dict[str, Any]) -> bool:
