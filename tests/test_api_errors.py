@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -183,3 +184,29 @@ def test_a_post_to_an_unknown_endpoint_gets_a_json_404_not_a_csrf_page(full_api:
     response = client.post("/api/v1/nope", "{}", content_type="application/json")
     assert response.status_code == 404
     assert error_of(response)["code"] == "no_such_endpoint"
+
+
+def test_deeply_nested_json_gets_400_not_500(full_api: Api) -> None:
+    response = post_raw(full_api, '{"data": ' + "[" * 100000 + "]" * 100000 + "}")
+    assert response.status_code == 400
+    assert error_of(response) == {"code": "invalid_json", "message": "The body is not valid JSON."}
+
+
+def test_a_lone_surrogate_in_a_value_gets_400(full_api: Api) -> None:
+    response = post_raw(full_api, '{"data": {"pan": "\\ud800"}}')
+    assert response.status_code == 400
+    assert error_of(response)["message"] == "data.pan: values must be valid Unicode text"
+
+
+def test_api_errors_stay_json_under_a_stage_prefix(db: Any) -> None:
+    from django.test import RequestFactory
+
+    from vaultsite import errors
+
+    request = RequestFactory().get("/api/v1/tokens/x", SCRIPT_NAME="/syd_writer")
+    assert request.path == "/syd_writer/api/v1/tokens/x"
+    response = errors.server_error(request)
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content) == {
+        "error": {"code": "error", "message": "The vault could not complete the request."}
+    }

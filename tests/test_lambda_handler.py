@@ -186,3 +186,17 @@ def test_the_anomaly_check_schedule_is_handed_to_zappa(
     with load_stage("syd_operator", tmp_path, settings) as operator:
         lambda_handler(event, operator.context())
     assert ran == [("check_anomalies",)]
+
+
+def test_the_audit_records_the_address_api_gateway_saw_not_a_forged_header(
+    tmp_path: Path, settings: Any, keys: dict[str, str]
+) -> None:
+    from tests.conftest import audit_records
+
+    with load_stage("syd_reader", tmp_path, settings) as reader:
+        event = apigw_v1(reader.stage, "GET", "/api/v1/tokens/zzzz", None, keys["reader"])
+        event["headers"]["X-Forwarded-For"] = "10.9.8.7, 203.0.113.7, 130.176.1.1"
+        event["multiValueHeaders"]["X-Forwarded-For"] = [event["headers"]["X-Forwarded-For"]]
+        event["requestContext"]["identity"]["sourceIp"] = "198.51.100.23"
+        lambda_handler(event, reader.context())
+    assert audit_records()[-1]["source_ip"] == "198.51.100.23"

@@ -80,3 +80,15 @@ def test_an_untampered_neighbour_still_reads(full_api: Api) -> None:
     item["TTL"] = {"N": str(int(item["TTL"]["N"]) + 1)}
     put_raw(item)
     assert full_api.post("/api/v1/detokenize", {"tokenId": fine}).json()["data"] == SEED
+
+
+def test_a_tampered_item_is_an_integrity_failure_whatever_fields_are_asked(
+    full_api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = full_api.tokenize(SEED)
+    item = raw_item(token)
+    item["TTL"] = {"N": str(int(item["TTL"]["N"]) + 60)}
+    put_raw(item)
+    response = full_api.post("/api/v1/detokenize", {"tokenId": token, "fields": ["no_such_field"]})
+    assert response.status_code == 404
+    assert audit_records()[-1]["outcome"] == "integrity_failure"

@@ -1,5 +1,6 @@
-"""A logging filter that keeps anything but a well-formed token id out of the
-paths Django logs (a caller could put a card number where a token id goes)."""
+"""A logging filter for lines that may carry what a caller typed: request
+paths and query strings (a card number put where a token id goes), and long
+digit runs anywhere (a card number pasted into the wrong box)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,18 @@ import re
 
 from tokens.validation import is_token_id
 
-_TOKEN_PATH = re.compile(r"(/api/v1/tokens/)([^\s\"?]+)")
+# A token path runs to the end of the request target: a quote, " HTTP/", or the end.
+_TOKEN_PATH = re.compile(r"(/api/v1/tokens/)(.+?)(?=\"|\s+HTTP/|\s*$)", re.MULTILINE)
+_QUERY = re.compile(r"\?[^\s\"]*")
+_DIGIT_RUN = re.compile(r"(?<![\w-])(?:\d[ -]?){11,18}\d(?![\w-])")
 
 
 def redact(text: str) -> str:
-    return _TOKEN_PATH.sub(
+    text = _QUERY.sub("?(redacted)", text)
+    text = _TOKEN_PATH.sub(
         lambda m: m.group(1) + (m.group(2) if is_token_id(m.group(2)) else "(redacted)"), text
     )
+    return _DIGIT_RUN.sub("(redacted number)", text)
 
 
 class RedactPaths(logging.Filter):

@@ -69,7 +69,10 @@ def tokenize_data(data: object, now: int | None = None) -> tuple[dict[str, str],
         field_name(name, where)
         if not isinstance(value, str):
             raise invalid(where, "values must be strings")
-        size = len(value.encode("utf-8"))
+        try:
+            size = len(value.encode("utf-8"))
+        except UnicodeEncodeError:  # a lone surrogate escape such as "\ud800"
+            raise invalid(where, "values must be valid Unicode text") from None
         if size == 0:
             raise invalid(where, "values must not be empty")
         if size > MAX_VALUE_BYTES:

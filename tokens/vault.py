@@ -204,6 +204,9 @@ def detokenize(actor: Actor, ctx: RequestContext, token_id: str, fields: object 
         requested = validation.field_list(fields)
         now = int(time.time())
         item = _load(token_id, now)
+        # Verify before looking at fields, so a tampered item is an integrity
+        # failure whatever was asked, and field names are not probed unverified.
+        plain = crypto.open_item(item)
         present = sorted(set(item) - crypto.RESERVED)
         if requested is not None:
             missing = [name for name in requested if name not in present]
@@ -219,7 +222,6 @@ def detokenize(actor: Actor, ctx: RequestContext, token_id: str, fields: object 
             refused = [name for name in wanted if name not in actor.allowed_fields]
             if refused or not wanted:
                 raise PermissionDenied("This caller may not detokenize these fields.")
-        plain = crypto.open_item(item)
         op.audit()
         return Revealed(token_id, {name: plain[name]["S"] for name in wanted}, _expiry(plain))
 

@@ -10,7 +10,8 @@ from tokens.pages.errors import forbidden
 
 
 def _api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
+    # path_info: on Lambda, `path` carries the API Gateway stage prefix.
+    return request.path_info.startswith("/api/")
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -70,6 +70,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "vaultsite.middleware.GatewaySourceIpMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -135,6 +136,10 @@ LOGGING = {
         # The encryption SDK logs every KMS failure with a traceback; we log our own line.
         "dynamodb_encryption_sdk": {"level": "CRITICAL"},
         "botocore": {"level": "WARNING"},
+        # Zappa logs every request line (path and query string) at INFO; the
+        # audit log records what matters, without what callers typed.
+        "zappa.wsgi": {"level": "WARNING"},
+        "zappa.handler": {"level": "WARNING"},
         "django.request": {"filters": ["redact_paths"]},
         "django.server": {"filters": ["redact_paths"]},
     },

@@ -89,7 +89,7 @@ def _parse_body(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
         body = json.loads(text, object_pairs_hook=_no_duplicates)
     except DuplicateKey as exc:
         return None, error(400, "invalid_json", f"The body is not valid: {exc}.")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
         return None, error(400, "invalid_json", "The body is not valid JSON.")
     if not isinstance(body, dict):
         return None, error(400, "invalid_request", "The body must be a JSON object.")

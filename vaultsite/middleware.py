@@ -1,0 +1,34 @@
+"""Take the client's address from API Gateway, not from X-Forwarded-For.
+
+Zappa sets REMOTE_ADDR to the second-to-last X-Forwarded-For entry, which on a
+regional endpoint is whatever the client sent. API Gateway's requestContext
+holds the address it saw; audit records and rate limits must use that one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+
+
+def gateway_source_ip(event: Any) -> str | None:
+    context = event.get("requestContext") if isinstance(event, dict) else None
+    if not isinstance(context, dict):
+        return None
+    for holder in (context.get("http"), context.get("identity")):  # v2, v1
+        if isinstance(holder, dict) and isinstance(holder.get("sourceIp"), str):
+            return str(holder["sourceIp"])
+    return None
+
+
+class GatewaySourceIpMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        ip = gateway_source_ip(request.META.get("lambda.event"))
+        if ip:
+            request.META["REMOTE_ADDR"] = ip
+        return self.get_response(request)
