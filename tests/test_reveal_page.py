@@ -9,14 +9,16 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from tests.conftest import MARKER, audit_where, fresh_client, totp_code
+from tests.conftest import MARKER, audit_where, fresh_client, make_operator, totp_code
 from tokens import reveal, vault
 from tokens.actors import Actor, RequestContext
 from tokens.errors import InvalidInput, PermissionDenied
 from tokens.operators import actor_for
+from tokens.pages.auth import AccountAdapter
 from tokens.pages.vault_pages import mask
 
 SETUP = Actor(kind="system", id="test", name="test-setup", permissions=frozenset({"tokenize"}))
+PASSWORD = "correct-horse-battery-9"
 REASON = "INC-1234: customer asked us to confirm the card on file"
 
 
@@ -78,6 +80,31 @@ def test_it_reveals_after_re_authenticating_with_a_fresh_code(operators: dict[st
         ("reauthenticate", "success"),
         ("detokenize", "success"),
     ]
+
+
+def test_a_password_alone_does_not_re_authenticate_an_operator_with_mfa(
+    operators: dict[str, Any], token: str
+) -> None:
+    stale = time.time() - settings.VAULT_REVEAL_FRESH_AUTH - 1
+    client = fresh_client(operators["detokenizer"], authenticated_at=stale)
+    client.post("/reveal", {"token": token, "reason": REASON})
+    response = client.post("/accounts/reauthenticate/?next=%2Freveal", {"password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/2fa/reauthenticate/?next=%2Freveal"
+    assert [r["outcome"] for r in audit_where(action="detokenize", actor="detokenizer")] == ["denied"]
+    assert audit_where(action="reauthenticate", actor="detokenizer") == []
+
+
+def test_an_operator_with_mfa_is_offered_only_the_authenticator_to_re_authenticate(
+    operators: dict[str, Any],
+) -> None:
+    methods = AccountAdapter().get_reauthentication_methods(operators["detokenizer"])
+    assert [m["id"] for m in methods] == ["mfa_reauthenticate"]
+
+
+def test_an_operator_still_enrolling_re_authenticates_with_the_password(clean_cache: None) -> None:
+    methods = AccountAdapter().get_reauthentication_methods(make_operator("newcomer", mfa=False))
+    assert [m["id"] for m in methods] == ["reauthenticate"]
 
 
 def test_it_refuses_reveal_without_the_role(operators: dict[str, Any], token: str) -> None:
