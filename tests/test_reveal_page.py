@@ -12,7 +12,7 @@ from django.conf import settings
 from tests.conftest import MARKER, audit_where, fresh_client, make_operator, totp_code
 from tokens import reveal, vault
 from tokens.actors import Actor, RequestContext
-from tokens.errors import InvalidInput, PermissionDenied
+from tokens.errors import InvalidInput, NotFound, PermissionDenied
 from tokens.operators import actor_for
 from tokens.pages.auth import AccountAdapter
 from tokens.pages.vault_pages import mask
@@ -132,6 +132,30 @@ def test_the_reveal_function_checks_the_reason_before_freshness(
         reveal.reveal(
             actor_for(operators["detokenizer"]), RequestContext(channel="ui"), token, authenticated_at=None
         )
+
+
+def test_a_malformed_token_is_refused_before_asking_for_a_code_and_never_kept_in_the_session(
+    operators: dict[str, Any],
+) -> None:
+    stale = time.time() - settings.VAULT_REVEAL_FRESH_AUTH - 1
+    client = fresh_client(operators["detokenizer"], authenticated_at=stale)
+    response = client.post("/reveal", {"token": "4111111111111111", "reason": REASON})
+    assert response.status_code == 404
+    assert b"No such token, or it has expired." in response.content
+    assert "account_reauthentication_state" not in client.session
+    assert "4111111111111111" not in str(dict(client.session))
+
+
+def test_the_reveal_function_checks_the_token_format_before_freshness(operators: dict[str, Any]) -> None:
+    ctx = RequestContext(channel="ui", reason=REASON)
+    with pytest.raises(NotFound):
+        reveal.reveal(actor_for(operators["detokenizer"]), ctx, "4111111111111111", authenticated_at=None)
+    [record] = audit_where(action="detokenize", actor="detokenizer")
+    assert (record["outcome"], record["token_id"], record["detail"]) == (
+        "not_found",
+        vault.MALFORMED,
+        "malformed token",
+    )
 
 
 def test_it_says_not_found_alike_for_unknown_and_malformed_tokens(operators: dict[str, Any]) -> None:
