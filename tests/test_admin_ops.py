@@ -89,7 +89,7 @@ def test_nothing_changes_when_the_audit_log_cannot_be_written(
     with pytest.raises(AuditUnavailable):
         admin_ops.create_operator(operators["vault_admin"], UI, "hank", "", ["detokenizer"])
     with pytest.raises(AuditUnavailable):
-        admin_ops.create_client(operators["vault_admin"], UI, "shadow", ["detokenize"])
+        admin_ops.create_client(operators["vault_admin"], UI, "shadow", ["tokenize"])
     assert admin_ops.roles_of(operators["auditor"]) == ["auditor"]
     assert not get_user_model().objects.filter(username="hank").exists()
     assert not ApiClient.objects.filter(name="shadow").exists()
@@ -130,6 +130,28 @@ def test_it_refuses_a_client_without_scopes_or_with_a_taken_name(operators: dict
         admin_ops.create_client(operators["vault_admin"], UI, "other", [])
     with pytest.raises(InvalidInput, match="exists"):
         admin_ops.create_client(operators["vault_admin"], UI, "billing", ["tokenize"])
+
+
+def test_a_vault_admin_cannot_issue_a_client_with_the_detokenize_scope(operators: dict[str, Any]) -> None:
+    with pytest.raises(PermissionDenied, match="Only the command line"):
+        admin_ops.create_client(operators["vault_admin"], UI, "shadow", ["metadata", "detokenize"])
+    assert not ApiClient.objects.filter(name="shadow").exists()
+
+
+def test_a_refused_detokenize_client_is_audited(operators: dict[str, Any]) -> None:
+    with pytest.raises(PermissionDenied):
+        admin_ops.create_client(operators["vault_admin"], UI, "shadow", ["detokenize"])
+    [record] = audit_where(action="api_client_create")
+    assert (record["actor"], record["outcome"], record["detail"]) == (
+        "vault_admin",
+        "denied",
+        "shadow scopes [detokenize] fields [all]; detokenize scope needs the command line",
+    )
+
+
+def test_the_command_line_may_issue_a_client_with_the_detokenize_scope(db: Any) -> None:
+    client, _ = admin_ops.create_client(None, RequestContext(channel="cli"), "reader", ["detokenize"])
+    assert client.scopes == ["detokenize"]
 
 
 def test_a_revoked_client_key_stops_working_and_the_revocation_is_audited(operators: dict[str, Any]) -> None:

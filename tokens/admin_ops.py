@@ -200,7 +200,8 @@ def revoke_role(by: Any, ctx: RequestContext, username: str, role: str) -> None:
 def create_client(
     by: Any, ctx: RequestContext, name: str, scopes: Iterable[str], fields: Iterable[str] = ()
 ) -> tuple[ApiClient, str]:
-    """A new API client; returns it with its key, which is shown once and never stored."""
+    """A new API client; returns it with its key, which is shown once and never stored.
+    The `detokenize` scope only from the command line (`by` None), never a page."""
     with _admin_op("api_client_create", by, ctx) as op:
         name = name.strip()
         scope_list = [s for s in PERMISSIONS if s in set(scopes)]
@@ -212,6 +213,14 @@ def create_client(
         if ApiClient.objects.filter(name=name).exists():
             raise InvalidInput("name: an API client with that name exists")
         op.detail = f"{name} scopes [{','.join(scope_list)}] fields [{','.join(field_list) or 'all'}]"
+        if by is not None and "detokenize" in scope_list:
+            # A key that reveals would let a vault admin read every value without
+            # the detokenizer role: only the command line issues one.
+            raise PermissionDenied(
+                "Only the command line (manage.py createapiclient) may issue a client"
+                " with the detokenize scope.",
+                internal="detokenize scope needs the command line",
+            )
         op.audit()
         try:
             return ApiClient.issue(name, scope_list, field_list or None)

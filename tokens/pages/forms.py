@@ -174,8 +174,10 @@ class AuditFilter(forms.Form):
 
 class ClientForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="The calling service, e.g. payments-api.")
+    # detokenize stays a choice so that a try is refused and audited by admin_ops.
     scopes = forms.MultipleChoiceField(
-        choices=[(p, p) for p in PERMISSIONS], widget=forms.CheckboxSelectMultiple
+        choices=[(p, f"{p} (command line only)" if p == "detokenize" else p) for p in PERMISSIONS],
+        widget=forms.CheckboxSelectMultiple,
     )
     allowed_fields = forms.CharField(
         required=False,
