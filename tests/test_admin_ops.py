@@ -111,6 +111,50 @@ def test_an_admin_cannot_reset_themselves(operators: dict[str, Any]) -> None:
         admin_ops.reset_operator(operators["vault_admin"], UI, "vault_admin")
 
 
+def test_resetting_a_deactivated_operator_does_not_reactivate_them(operators: dict[str, Any]) -> None:
+    admin_ops.deactivate_operator(operators["vault_admin"], UI, "auditor")
+    admin_ops.reset_operator(operators["vault_admin"], UI, "auditor")
+    operators["auditor"].refresh_from_db()
+    assert operators["auditor"].is_active is False
+
+
+def test_deactivating_an_operator_makes_the_account_inactive_and_is_audited(
+    operators: dict[str, Any],
+) -> None:
+    target = operators["detokenizer"]
+    admin_ops.deactivate_operator(operators["vault_admin"], UI, "detokenizer")
+    target.refresh_from_db()
+    assert target.is_active is False
+    [record] = audit_where(action="operator_deactivate")
+    assert (record["actor"], record["outcome"], record["detail"]) == (
+        "vault_admin",
+        "success",
+        f"detokenizer (user:{target.pk})",
+    )
+
+
+def test_an_admin_cannot_deactivate_themselves(operators: dict[str, Any]) -> None:
+    with pytest.raises(PermissionDenied, match="cannot deactivate your own account"):
+        admin_ops.deactivate_operator(operators["vault_admin"], UI, "vault_admin")
+    operators["vault_admin"].refresh_from_db()
+    assert operators["vault_admin"].is_active is True
+    [record] = audit_where(action="operator_deactivate")
+    assert record["outcome"] == "denied"
+
+
+def test_someone_who_is_not_a_vault_admin_cannot_deactivate_an_operator(operators: dict[str, Any]) -> None:
+    with pytest.raises(PermissionDenied):
+        admin_ops.deactivate_operator(operators["auditor"], UI, "detokenizer")
+    operators["detokenizer"].refresh_from_db()
+    assert operators["detokenizer"].is_active is True
+
+
+def test_deactivating_an_operator_twice_is_refused(operators: dict[str, Any]) -> None:
+    admin_ops.deactivate_operator(operators["vault_admin"], UI, "auditor")
+    with pytest.raises(InvalidInput, match="already deactivated"):
+        admin_ops.deactivate_operator(operators["vault_admin"], UI, "auditor")
+
+
 def test_it_creates_an_api_client_whose_key_works_and_is_never_stored(operators: dict[str, Any]) -> None:
     client, key = admin_ops.create_client(
         operators["vault_admin"], UI, "billing", ["tokenize", "metadata"], ["card"]

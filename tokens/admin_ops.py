@@ -152,7 +152,8 @@ def create_operator(
 
 def reset_operator(by: Any, ctx: RequestContext, username: str) -> str:
     """A new one-time password, and the operator's authenticators removed so
-    they enrol afresh (a lost phone). Returns the password."""
+    they enrol afresh (a lost phone). Returns the password. A deactivated
+    operator stays deactivated: a reset is no way back in."""
     with _admin_op("operator_reset", by, ctx) as op:
         user = _operator(username)
         if by is not None and by.pk == user.pk:
@@ -162,11 +163,27 @@ def reset_operator(by: Any, ctx: RequestContext, username: str) -> str:
         op.audit()
         with transaction.atomic():
             user.set_password(password)
-            user.is_active = True
             user.save()
             OperatorAccount.objects.update_or_create(user=user, defaults={"must_change_password": True})
             Authenticator.objects.filter(user=user).delete()
         return password
+
+
+def deactivate_operator(by: Any, ctx: RequestContext, username: str) -> None:
+    """A leaver: the account can no longer sign in, and its sessions end at
+    their next request (Django's auth refuses a user whose is_active is False).
+    Roles and history stay, for the record."""
+    with _admin_op("operator_deactivate", by, ctx) as op:
+        user = _operator(username)
+        op.detail = _describe(user)
+        if by is not None and by.pk == user.pk:
+            raise PermissionDenied("You cannot deactivate your own account; ask another vault admin.")
+        if not user.is_active:
+            raise InvalidInput(f"operator: {user.get_username()} is already deactivated")
+        op.audit()
+        with transaction.atomic():
+            user.is_active = False
+            user.save(update_fields=["is_active"])
 
 
 def grant_role(by: Any, ctx: RequestContext, username: str, role: str) -> None:
