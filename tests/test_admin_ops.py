@@ -89,7 +89,7 @@ def test_nothing_changes_when_the_audit_log_cannot_be_written(
     with pytest.raises(AuditUnavailable):
         admin_ops.create_operator(operators["vault_admin"], UI, "hank", "", ["detokenizer"])
     with pytest.raises(AuditUnavailable):
-        admin_ops.create_client(operators["vault_admin"], UI, "shadow", ["detokenize"])
+        admin_ops.create_client(operators["vault_admin"], UI, "shadow", ["tokenize"])
     assert admin_ops.roles_of(operators["auditor"]) == ["auditor"]
     assert not get_user_model().objects.filter(username="hank").exists()
     assert not ApiClient.objects.filter(name="shadow").exists()
@@ -111,6 +111,50 @@ def test_an_admin_cannot_reset_themselves(operators: dict[str, Any]) -> None:
         admin_ops.reset_operator(operators["vault_admin"], UI, "vault_admin")
 
 
+def test_resetting_a_deactivated_operator_does_not_reactivate_them(operators: dict[str, Any]) -> None:
+    admin_ops.deactivate_operator(operators["vault_admin"], UI, "auditor")
+    admin_ops.reset_operator(operators["vault_admin"], UI, "auditor")
+    operators["auditor"].refresh_from_db()
+    assert operators["auditor"].is_active is False
+
+
+def test_deactivating_an_operator_makes_the_account_inactive_and_is_audited(
+    operators: dict[str, Any],
+) -> None:
+    target = operators["detokenizer"]
+    admin_ops.deactivate_operator(operators["vault_admin"], UI, "detokenizer")
+    target.refresh_from_db()
+    assert target.is_active is False
+    [record] = audit_where(action="operator_deactivate")
+    assert (record["actor"], record["outcome"], record["detail"]) == (
+        "vault_admin",
+        "success",
+        f"detokenizer (user:{target.pk})",
+    )
+
+
+def test_an_admin_cannot_deactivate_themselves(operators: dict[str, Any]) -> None:
+    with pytest.raises(PermissionDenied, match="cannot deactivate your own account"):
+        admin_ops.deactivate_operator(operators["vault_admin"], UI, "vault_admin")
+    operators["vault_admin"].refresh_from_db()
+    assert operators["vault_admin"].is_active is True
+    [record] = audit_where(action="operator_deactivate")
+    assert record["outcome"] == "denied"
+
+
+def test_someone_who_is_not_a_vault_admin_cannot_deactivate_an_operator(operators: dict[str, Any]) -> None:
+    with pytest.raises(PermissionDenied):
+        admin_ops.deactivate_operator(operators["auditor"], UI, "detokenizer")
+    operators["detokenizer"].refresh_from_db()
+    assert operators["detokenizer"].is_active is True
+
+
+def test_deactivating_an_operator_twice_is_refused(operators: dict[str, Any]) -> None:
+    admin_ops.deactivate_operator(operators["vault_admin"], UI, "auditor")
+    with pytest.raises(InvalidInput, match="already deactivated"):
+        admin_ops.deactivate_operator(operators["vault_admin"], UI, "auditor")
+
+
 def test_it_creates_an_api_client_whose_key_works_and_is_never_stored(operators: dict[str, Any]) -> None:
     client, key = admin_ops.create_client(
         operators["vault_admin"], UI, "billing", ["tokenize", "metadata"], ["card"]
@@ -130,6 +174,28 @@ def test_it_refuses_a_client_without_scopes_or_with_a_taken_name(operators: dict
         admin_ops.create_client(operators["vault_admin"], UI, "other", [])
     with pytest.raises(InvalidInput, match="exists"):
         admin_ops.create_client(operators["vault_admin"], UI, "billing", ["tokenize"])
+
+
+def test_a_vault_admin_cannot_issue_a_client_with_the_detokenize_scope(operators: dict[str, Any]) -> None:
+    with pytest.raises(PermissionDenied, match="Only the command line"):
+        admin_ops.create_client(operators["vault_admin"], UI, "shadow", ["metadata", "detokenize"])
+    assert not ApiClient.objects.filter(name="shadow").exists()
+
+
+def test_a_refused_detokenize_client_is_audited(operators: dict[str, Any]) -> None:
+    with pytest.raises(PermissionDenied):
+        admin_ops.create_client(operators["vault_admin"], UI, "shadow", ["detokenize"])
+    [record] = audit_where(action="api_client_create")
+    assert (record["actor"], record["outcome"], record["detail"]) == (
+        "vault_admin",
+        "denied",
+        "shadow scopes [detokenize] fields [all]; detokenize scope needs the command line",
+    )
+
+
+def test_the_command_line_may_issue_a_client_with_the_detokenize_scope(db: Any) -> None:
+    client, _ = admin_ops.create_client(None, RequestContext(channel="cli"), "reader", ["detokenize"])
+    assert client.scopes == ["detokenize"]
 
 
 def test_a_revoked_client_key_stops_working_and_the_revocation_is_audited(operators: dict[str, Any]) -> None:

@@ -16,7 +16,7 @@ def test_it_creates_a_client_and_shows_its_key_once(operators: dict[str, Any]) -
         {
             "action": "create",
             "name": "billing",
-            "scopes": ["tokenize", "detokenize"],
+            "scopes": ["tokenize", "metadata"],
             "allowed_fields": "card, cvc",
         },
     )
@@ -25,9 +25,18 @@ def test_it_creates_a_client_and_shows_its_key_once(operators: dict[str, Any]) -
     key = re.search(r'id="key-value">(tvk_[^<]+)<', response.content.decode())
     assert key
     created = ApiClient.objects.get(name="billing")
-    assert (created.scopes, created.allowed_fields) == (["tokenize", "detokenize"], ["card", "cvc"])
+    assert (created.scopes, created.allowed_fields) == (["tokenize", "metadata"], ["card", "cvc"])
     assert key.group(1) not in client.get("/clients").content.decode()
     assert Api(key.group(1)).tokenize({"card": "4242"}).startswith("TKN-")
+
+
+def test_it_refuses_a_client_with_the_detokenize_scope(operators: dict[str, Any]) -> None:
+    response = fresh_client(operators["vault_admin"]).post(
+        "/clients", {"action": "create", "name": "shadow", "scopes": ["detokenize"]}
+    )
+    assert response.status_code == 403
+    assert b"Only the command line (manage.py createapiclient)" in response.content
+    assert not ApiClient.objects.filter(name="shadow").exists()
 
 
 def test_it_revokes_a_client_after_confirmation(operators: dict[str, Any]) -> None:

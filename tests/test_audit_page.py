@@ -12,8 +12,9 @@ import time_machine
 from django.conf import settings
 
 from tests.conftest import audit_where, fresh_client
-from tokens import audit, aws
+from tokens import audit, audit_access, aws
 from tokens.actors import Actor, RequestContext
+from tokens.pages.forms import AuditFilter
 
 BOB = Actor(kind="operator", id="user:900", name="bob")
 SVC = Actor(kind="api_client", id="client:3", name="payments")
@@ -82,6 +83,34 @@ def test_it_refuses_filters_that_are_not_plain_names(operators: dict[str, Any]) 
     assert client.get("/audit", {"token": "4111 1111 1111 1111"}).status_code == 400
     assert client.get("/audit", {"actor": "<script>"}).status_code == 400
     assert audit_where(action="audit_search") == []
+
+
+@pytest.mark.parametrize("typed", ["4111111111111111", "4111-1111-1111-1111", "bob 4111", "(command line)"])
+def test_it_refuses_an_actor_filter_that_is_not_a_name_or_id(typed: str) -> None:
+    assert AuditFilter({"actor": typed}).is_valid() is False
+
+
+@pytest.mark.parametrize("typed", ["bob", "user:3", "client:17", "jane.doe+ops@example.com", "ops-2024"])
+def test_it_accepts_names_and_ids_as_actor_filters(typed: str) -> None:
+    form = AuditFilter({"actor": typed})
+    assert form.is_valid() is True
+    assert form.filters()["actor"] == typed
+
+
+def test_it_neither_records_nor_shows_a_card_number_typed_as_the_actor(operators: dict[str, Any]) -> None:
+    response = fresh_client(operators["auditor"]).get("/audit", {"actor": "4111111111111111"})
+    assert response.status_code == 400
+    assert b"4111111111111111" not in response.content
+    assert audit_where(action="audit_search") == []
+
+
+def test_the_search_record_holds_no_filter_text_outside_the_strict_shapes(operators: dict[str, Any]) -> None:
+    start = datetime.now(UTC) - timedelta(days=1)
+    audit_access.search(
+        operators["auditor"], RequestContext(channel="ui"), start, start, actor="4111111111111111"
+    )
+    [record] = audit_where(action="audit_search")
+    assert record["detail"] == f"{start.date()}..{start.date()} actor=(not shown)"
 
 
 def test_it_refuses_a_window_of_more_than_a_quarter(operators: dict[str, Any]) -> None:

@@ -53,6 +53,8 @@ ACTIONS = [
     Action("operators page", "GET", "/operators", ("vault_admin", "everyone")),
     Action("grant a role", "POST", "/operators", ("vault_admin", "everyone"),
            {"action": "grant", "username": "nobody", "role": "auditor"}, "role_grant"),
+    Action("deactivate an operator", "POST", "/operators", ("vault_admin", "everyone"),
+           {"action": "deactivate", "username": "nobody", "confirm": "yes"}, "operator_deactivate"),
     Action("create an operator", "POST", "/operators", ("vault_admin", "everyone"),
            {"action": "create", "username": "newbie", "roles": ["auditor"]}, "operator_create"),
     Action("clients page", "GET", "/clients", ("vault_admin", "everyone")),

@@ -9,14 +9,16 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from tests.conftest import MARKER, audit_where, fresh_client, totp_code
+from tests.conftest import MARKER, audit_where, fresh_client, make_operator, totp_code
 from tokens import reveal, vault
 from tokens.actors import Actor, RequestContext
-from tokens.errors import InvalidInput, PermissionDenied
+from tokens.errors import InvalidInput, NotFound, PermissionDenied
 from tokens.operators import actor_for
+from tokens.pages.auth import AccountAdapter
 from tokens.pages.vault_pages import mask
 
 SETUP = Actor(kind="system", id="test", name="test-setup", permissions=frozenset({"tokenize"}))
+PASSWORD = "correct-horse-battery-9"
 REASON = "INC-1234: customer asked us to confirm the card on file"
 
 
@@ -80,6 +82,31 @@ def test_it_reveals_after_re_authenticating_with_a_fresh_code(operators: dict[st
     ]
 
 
+def test_a_password_alone_does_not_re_authenticate_an_operator_with_mfa(
+    operators: dict[str, Any], token: str
+) -> None:
+    stale = time.time() - settings.VAULT_REVEAL_FRESH_AUTH - 1
+    client = fresh_client(operators["detokenizer"], authenticated_at=stale)
+    client.post("/reveal", {"token": token, "reason": REASON})
+    response = client.post("/accounts/reauthenticate/?next=%2Freveal", {"password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/2fa/reauthenticate/?next=%2Freveal"
+    assert [r["outcome"] for r in audit_where(action="detokenize", actor="detokenizer")] == ["denied"]
+    assert audit_where(action="reauthenticate", actor="detokenizer") == []
+
+
+def test_an_operator_with_mfa_is_offered_only_the_authenticator_to_re_authenticate(
+    operators: dict[str, Any],
+) -> None:
+    methods = AccountAdapter().get_reauthentication_methods(operators["detokenizer"])
+    assert [m["id"] for m in methods] == ["mfa_reauthenticate"]
+
+
+def test_an_operator_still_enrolling_re_authenticates_with_the_password(clean_cache: None) -> None:
+    methods = AccountAdapter().get_reauthentication_methods(make_operator("newcomer", mfa=False))
+    assert [m["id"] for m in methods] == ["reauthenticate"]
+
+
 def test_it_refuses_reveal_without_the_role(operators: dict[str, Any], token: str) -> None:
     for who in ("tokenizer", "ttl_manager", "auditor", "vault_admin", "nobody"):
         response = fresh_client(operators[who]).post("/reveal", {"token": token, "reason": REASON})
@@ -105,6 +132,30 @@ def test_the_reveal_function_checks_the_reason_before_freshness(
         reveal.reveal(
             actor_for(operators["detokenizer"]), RequestContext(channel="ui"), token, authenticated_at=None
         )
+
+
+def test_a_malformed_token_is_refused_before_asking_for_a_code_and_never_kept_in_the_session(
+    operators: dict[str, Any],
+) -> None:
+    stale = time.time() - settings.VAULT_REVEAL_FRESH_AUTH - 1
+    client = fresh_client(operators["detokenizer"], authenticated_at=stale)
+    response = client.post("/reveal", {"token": "4111111111111111", "reason": REASON})
+    assert response.status_code == 404
+    assert b"No such token, or it has expired." in response.content
+    assert "account_reauthentication_state" not in client.session
+    assert "4111111111111111" not in str(dict(client.session))
+
+
+def test_the_reveal_function_checks_the_token_format_before_freshness(operators: dict[str, Any]) -> None:
+    ctx = RequestContext(channel="ui", reason=REASON)
+    with pytest.raises(NotFound):
+        reveal.reveal(actor_for(operators["detokenizer"]), ctx, "4111111111111111", authenticated_at=None)
+    [record] = audit_where(action="detokenize", actor="detokenizer")
+    assert (record["outcome"], record["token_id"], record["detail"]) == (
+        "not_found",
+        vault.MALFORMED,
+        "malformed token",
+    )
 
 
 def test_it_says_not_found_alike_for_unknown_and_malformed_tokens(operators: dict[str, Any]) -> None:

@@ -152,7 +152,8 @@ def create_operator(
 
 def reset_operator(by: Any, ctx: RequestContext, username: str) -> str:
     """A new one-time password, and the operator's authenticators removed so
-    they enrol afresh (a lost phone). Returns the password."""
+    they enrol afresh (a lost phone). Returns the password. A deactivated
+    operator stays deactivated: a reset is no way back in."""
     with _admin_op("operator_reset", by, ctx) as op:
         user = _operator(username)
         if by is not None and by.pk == user.pk:
@@ -162,11 +163,27 @@ def reset_operator(by: Any, ctx: RequestContext, username: str) -> str:
         op.audit()
         with transaction.atomic():
             user.set_password(password)
-            user.is_active = True
             user.save()
             OperatorAccount.objects.update_or_create(user=user, defaults={"must_change_password": True})
             Authenticator.objects.filter(user=user).delete()
         return password
+
+
+def deactivate_operator(by: Any, ctx: RequestContext, username: str) -> None:
+    """A leaver: the account can no longer sign in, and its sessions end at
+    their next request (Django's auth refuses a user whose is_active is False).
+    Roles and history stay, for the record."""
+    with _admin_op("operator_deactivate", by, ctx) as op:
+        user = _operator(username)
+        op.detail = _describe(user)
+        if by is not None and by.pk == user.pk:
+            raise PermissionDenied("You cannot deactivate your own account; ask another vault admin.")
+        if not user.is_active:
+            raise InvalidInput(f"operator: {user.get_username()} is already deactivated")
+        op.audit()
+        with transaction.atomic():
+            user.is_active = False
+            user.save(update_fields=["is_active"])
 
 
 def grant_role(by: Any, ctx: RequestContext, username: str, role: str) -> None:
@@ -200,7 +217,8 @@ def revoke_role(by: Any, ctx: RequestContext, username: str, role: str) -> None:
 def create_client(
     by: Any, ctx: RequestContext, name: str, scopes: Iterable[str], fields: Iterable[str] = ()
 ) -> tuple[ApiClient, str]:
-    """A new API client; returns it with its key, which is shown once and never stored."""
+    """A new API client; returns it with its key, which is shown once and never stored.
+    The `detokenize` scope only from the command line (`by` None), never a page."""
     with _admin_op("api_client_create", by, ctx) as op:
         name = name.strip()
         scope_list = [s for s in PERMISSIONS if s in set(scopes)]
@@ -212,6 +230,14 @@ def create_client(
         if ApiClient.objects.filter(name=name).exists():
             raise InvalidInput("name: an API client with that name exists")
         op.detail = f"{name} scopes [{','.join(scope_list)}] fields [{','.join(field_list) or 'all'}]"
+        if by is not None and "detokenize" in scope_list:
+            # A key that reveals would let a vault admin read every value without
+            # the detokenizer role: only the command line issues one.
+            raise PermissionDenied(
+                "Only the command line (manage.py createapiclient) may issue a client"
+                " with the detokenize scope.",
+                internal="detokenize scope needs the command line",
+            )
         op.audit()
         try:
             return ApiClient.issue(name, scope_list, field_list or None)

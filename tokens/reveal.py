@@ -1,6 +1,11 @@
 """An operator's reveal: the vault's detokenize, behind two more rules of the
 operator channel — a written reason, and a sign-in or re-authentication within
-VAULT_REVEAL_FRESH_AUTH seconds. Refusals are audited like the vault's own."""
+VAULT_REVEAL_FRESH_AUTH seconds. Refusals are audited like the vault's own.
+
+The form is checked (reason, token id format) before freshness: a stale
+operator is sent to re-authenticate with the form kept in the session, and a
+malformed "token" (perhaps the very value pasted in the wrong box) must never
+be kept there."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from django.conf import settings
 
 from tokens import audit, validation, vault
 from tokens.actors import Actor, RequestContext
-from tokens.errors import AuditUnavailable, InvalidInput, PermissionDenied, VaultError
+from tokens.errors import AuditUnavailable, InvalidInput, NotFound, PermissionDenied, VaultError
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +35,7 @@ def reveal(
     now: float | None = None,
 ) -> vault.Revealed:
     if actor.may("detokenize"):
-        refusal = _refusal(ctx, authenticated_at, time.time() if now is None else now)
+        refusal = _refusal(ctx, token_id, authenticated_at, time.time() if now is None else now)
         if refusal is not None:
             _audit_refusal(actor, ctx, token_id, refusal)
             raise refusal
@@ -38,12 +43,16 @@ def reveal(
     return vault.detokenize(actor, ctx, token_id)
 
 
-def _refusal(ctx: RequestContext, authenticated_at: float | None, now: float) -> VaultError | None:
+def _refusal(
+    ctx: RequestContext, token_id: str, authenticated_at: float | None, now: float
+) -> VaultError | None:
     if len(ctx.reason.strip()) < settings.VAULT_REVEAL_REASON_MIN:
         return InvalidInput(
             f"reason: write at least {settings.VAULT_REVEAL_REASON_MIN} characters on why you need them",
             internal="no reason",
         )
+    if not validation.is_token_id(token_id):
+        return NotFound(internal="malformed token")
     if authenticated_at is None or now - authenticated_at >= settings.VAULT_REVEAL_FRESH_AUTH:
         return StaleAuthentication(internal="stale authentication")
     return None

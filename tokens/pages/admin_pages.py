@@ -68,6 +68,11 @@ def operators(request: HttpRequest) -> HttpResponse:
                 raise InvalidInput("reset: tick the box to confirm")
             password = admin_ops.reset_operator(request.user, ctx(request), username)
             return _operators_page(request, reset=username, password=password)
+        if action == "deactivate":
+            if request.POST.get("confirm") != "yes":
+                raise InvalidInput("deactivate: tick the box to confirm")
+            admin_ops.deactivate_operator(request.user, ctx(request), username)
+            return _operators_page(request, done=f"Deactivated {username}; they can no longer sign in.")
         raise InvalidInput("action: not one this page knows")
     except InvalidInput as exc:
         return _operators_page(request, 400, error=exc.message)

@@ -1,5 +1,5 @@
-"""Sign-in policy on top of django-allauth: no sign-up, MFA first for
-re-authentication, and "recently authenticated" meaning a sign-in or a
+"""Sign-in policy on top of django-allauth: no sign-up, MFA only for
+re-authentication once enrolled, and "recently authenticated" meaning a sign-in or a
 re-authentication within VAULT_REVEAL_FRESH_AUTH seconds."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.authentication import get_authentication_records
 from allauth.account.forms import ChangePasswordForm as AllauthChangePasswordForm
+from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
@@ -48,9 +49,13 @@ class AccountAdapter(DefaultAccountAdapter):
         return super().is_reauthentication_required(app=app, **kwargs)
 
     def get_reauthentication_methods(self, user: Any) -> list[dict[str, Any]]:
-        # The authenticator app first: a stolen session plus a typed password is not enough.
+        # A stolen session plus a typed password is not enough: once an operator
+        # has an authenticator, only a fresh code re-authenticates them. allauth's
+        # password (and emailed code) views then send them to the code page.
         methods = super().get_reauthentication_methods(user)
-        return sorted(methods, key=lambda m: 0 if str(m["id"]).startswith("mfa") else 1)
+        if user.is_authenticated and is_mfa_enabled(user):
+            return [m for m in methods if str(m["id"]).startswith("mfa")]
+        return methods
 
     def get_password_change_redirect_url(self, request: HttpRequest) -> str:
         return reverse("pages:dashboard")
