@@ -209,6 +209,15 @@ def test_an_operator_signs_in_enrols_and_works_through_the_vault(page: Page) -> 
     expect(page.locator("#key-value")).to_contain_text("tvk_")
     shot(page, "19-api-client-key-once")
 
+    from monitoring import simulator
+
+    simulator.backfill("SYD", 6)
+    page.goto("/monitoring/?range=24h")
+    expect(page.get_by_role("heading", name="Alarm state")).to_be_visible()
+    expect(page.get_by_text("Detokenize successes").first).to_be_visible()
+    assert page.locator("svg path.band").count() >= 2
+    shot(page, "22-monitoring")
+
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url("/accounts/login/")
     assert [r["action"] for r in audit_where(actor="olivia")][-1] == "sign_out"
