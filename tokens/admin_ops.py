@@ -3,6 +3,11 @@ the audit record, then commits. Pages, commands and the Django admin call these.
 
 `by` is the signed-in operator, or None for the command line (whoever has a
 shell on the vault's host is trusted as much as its settings are).
+
+Dual control: when an operator grants a sensitive role (roles.Role.sensitive)
+or resets someone who holds one, a pending RoleRequest is made instead; a
+second vault admin, neither the requester nor the target, approves it within
+RoleRequest.REQUEST_TTL. The command line stays the break-glass path.
 Order, as in tokens.vault: check, validate, audit, commit. If the audit record
 cannot be written, nothing changes.
 """
@@ -23,17 +28,19 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.utils import timezone
 
 from tokens import audit, roles, validation
 from tokens.actors import PERMISSIONS, Actor, RequestContext
 from tokens.errors import AuditUnavailable, InvalidInput, PermissionDenied, VaultError
-from tokens.models import ApiClient, OperatorAccount
+from tokens.models import ApiClient, OperatorAccount, RoleRequest
 from tokens.operators import actor_for, holds
 
 log = logging.getLogger(__name__)
 COMMAND_LINE = Actor(kind="system", id="cli", name="(command line)")
 # One-time passwords: no look-alike characters, grouped for reading aloud.
 OTP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+SENSITIVE = frozenset(name for name, role in roles.ROLES.items() if role.sensitive)
 
 
 def one_time_password() -> str:
@@ -133,40 +140,72 @@ def create_operator(
         unknown = [r for r in wanted if r not in roles.ROLES]
         if unknown:
             raise InvalidInput(f"roles: unknown role '{unknown[0]}'")
-        op.detail = f"{username} with roles [{','.join(wanted)}]"
+        # An operator's sensitive roles wait for a second vault admin.
+        asked = [r for r in wanted if by is not None and r in SENSITIVE]
+        now = [r for r in wanted if r not in asked]
+        op.detail = f"{username} with roles [{','.join(now)}]" + (
+            f", requested [{','.join(asked)}]" if asked else ""
+        )
         password = one_time_password()
         op.audit()
-        for role in wanted:
+        for role in now:
             audit.record(
                 "role_grant", "success", op.actor, ctx, detail=f"{role} to {username} (new operator)"
             )
+        for role in asked:
+            audit.record(
+                "role_grant_requested", "success", op.actor, ctx,
+                detail=f"{role} to {username} (new operator); needs a second vault admin",
+            )  # fmt: skip
         with transaction.atomic():
             user = User.objects.create_user(username=username, email=email, password=password)
             OperatorAccount.objects.create(user=user, must_change_password=True, created_by=op.actor.name)
             if email:
                 # The admin vouches for the address; it only serves as a sign-in name.
                 EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
-            _set_roles(user, add=wanted)
+            _set_roles(user, add=now)
+            for role in asked:
+                RoleRequest.objects.create(kind=RoleRequest.GRANT, target=user, role=role, requested_by=by)
         return user, password
 
 
-def reset_operator(by: Any, ctx: RequestContext, username: str) -> str:
+def reset_operator(by: Any, ctx: RequestContext, username: str) -> str | None:
     """A new one-time password, and the operator's authenticators removed so
     they enrol afresh (a lost phone). Returns the password. A deactivated
-    operator stays deactivated: a reset is no way back in."""
+    operator stays deactivated: a reset is no way back in.
+
+    An operator resetting someone who holds a sensitive role only asks: a
+    pending request is made and None returned; the password goes to the
+    vault admin who approves it (approve_request)."""
     with _admin_op("operator_reset", by, ctx) as op:
         user = _operator(username)
         if by is not None and by.pk == user.pk:
             raise PermissionDenied("You cannot reset your own account; ask another vault admin.")
         op.detail = _describe(user)
+        if by is not None and SENSITIVE & set(roles_of(user)):
+            _refuse_duplicate(user, RoleRequest.RESET, "")
+            op.name = "operator_reset_requested"
+            op.detail += "; needs a second vault admin"
+            op.audit()
+            RoleRequest.objects.create(kind=RoleRequest.RESET, target=user, requested_by=by)
+            return None
         password = one_time_password()
         op.audit()
-        with transaction.atomic():
-            user.set_password(password)
-            user.save()
-            OperatorAccount.objects.update_or_create(user=user, defaults={"must_change_password": True})
-            Authenticator.objects.filter(user=user).delete()
+        _apply_reset(user, password)
         return password
+
+
+def _apply_reset(user: Any, password: str) -> None:
+    with transaction.atomic():
+        user.set_password(password)
+        user.save()
+        OperatorAccount.objects.update_or_create(user=user, defaults={"must_change_password": True})
+        Authenticator.objects.filter(user=user).delete()
+
+
+def _refuse_duplicate(user: Any, kind: str, role: str) -> None:
+    if RoleRequest.open().filter(target=user, kind=kind, role=role).exists():
+        raise InvalidInput(f"request: one for {user.get_username()} is already waiting for approval")
 
 
 def deactivate_operator(by: Any, ctx: RequestContext, username: str) -> None:
@@ -186,7 +225,9 @@ def deactivate_operator(by: Any, ctx: RequestContext, username: str) -> None:
             user.save(update_fields=["is_active"])
 
 
-def grant_role(by: Any, ctx: RequestContext, username: str, role: str) -> None:
+def grant_role(by: Any, ctx: RequestContext, username: str, role: str) -> RoleRequest | None:
+    """Grant `role`; or, for an operator granting a sensitive role, return the
+    pending request a second vault admin must approve."""
     with _admin_op("role_grant", by, ctx, detail=role) as op:
         if role not in roles.ROLES:
             raise InvalidInput(f"role: unknown role '{role[:40]}'")
@@ -196,9 +237,87 @@ def grant_role(by: Any, ctx: RequestContext, username: str, role: str) -> None:
             raise PermissionDenied("You cannot grant a role to yourself; ask another vault admin.")
         if role in roles_of(user):
             raise InvalidInput(f"role: {user.get_username()} already holds {role}")
+        if by is not None and role in SENSITIVE:
+            _refuse_duplicate(user, RoleRequest.GRANT, role)
+            op.name = "role_grant_requested"
+            op.detail += "; needs a second vault admin"
+            op.audit()
+            return RoleRequest.objects.create(kind=RoleRequest.GRANT, target=user, role=role, requested_by=by)
         op.audit()
         with transaction.atomic():
             _set_roles(user, add=[role])
+        return None
+
+
+def _decidable(by: Any, request_id: int) -> RoleRequest:
+    """The pending request `by` may decide: a vault admin (checked by
+    _admin_op) who is neither its requester nor its target."""
+    if by is None:
+        raise PermissionDenied("Requests are decided by a second vault admin on the Operators page.")
+    request = RoleRequest.objects.select_related("target", "requested_by").filter(pk=request_id).first()
+    if request is None or request.state != RoleRequest.PENDING:
+        raise InvalidInput("request: no such pending request")
+    if by.pk == request.requested_by_id:
+        raise PermissionDenied("You asked for this; another vault admin must decide it.")
+    if by.pk == request.target_id:
+        raise PermissionDenied("This request is about you; another vault admin must decide it.")
+    return request
+
+
+def _what(request: RoleRequest) -> str:
+    if request.kind == RoleRequest.GRANT:
+        return f"{request.role} to {_describe(request.target)}"
+    return f"reset of {_describe(request.target)}"
+
+
+def _decide(request: RoleRequest, by: Any, state: str) -> None:
+    """Mark it decided; refuse if someone else decided it meanwhile."""
+    decided = RoleRequest.objects.filter(pk=request.pk, state=RoleRequest.PENDING).update(
+        state=state, decided_by=by, decided_at=timezone.now()
+    )
+    if not decided:
+        raise InvalidInput("request: no such pending request")
+
+
+def approve_request(by: Any, ctx: RequestContext, request_id: int) -> tuple[RoleRequest, str | None]:
+    """Apply a pending grant or reset as its second vault admin. Returns the
+    request and, for a reset, the one-time password (for the approver only)."""
+    with _admin_op("role_request_approve", by, ctx, detail=f"request:{request_id}") as op:
+        request = _decidable(by, request_id)
+        op.detail = f"{_what(request)}, requested by {request.requested_by.get_username()}"
+        if request.expired:
+            raise InvalidInput("request: expired (older than 24 hours); ask again")
+        user = request.target
+        names = f"requested by {request.requested_by.get_username()}, approved by {by.get_username()}"
+        password = None
+        if request.kind == RoleRequest.GRANT:
+            if request.role in roles_of(user):
+                raise InvalidInput(f"role: {user.get_username()} already holds {request.role}")
+            op.name, op.detail = "role_grant", f"{request.role} to {_describe(user)}; {names}"
+            op.audit()
+            with transaction.atomic():
+                _decide(request, by, RoleRequest.APPROVED)
+                _set_roles(user, add=[request.role])
+        else:
+            op.name, op.detail = "operator_reset", f"{_describe(user)}; {names}"
+            password = one_time_password()
+            op.audit()
+            with transaction.atomic():
+                _decide(request, by, RoleRequest.APPROVED)
+                _apply_reset(user, password)
+        request.refresh_from_db()
+        return request, password
+
+
+def reject_request(by: Any, ctx: RequestContext, request_id: int) -> RoleRequest:
+    with _admin_op("role_request_reject", by, ctx, detail=f"request:{request_id}") as op:
+        request = _decidable(by, request_id)
+        op.detail = f"{_what(request)}, requested by {request.requested_by.get_username()}"
+        op.audit()
+        with transaction.atomic():
+            _decide(request, by, RoleRequest.REJECTED)
+        request.refresh_from_db()
+        return request
 
 
 def revoke_role(by: Any, ctx: RequestContext, username: str, role: str) -> None:

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 
 from tokens import api_keys
 from tokens.actors import PERMISSIONS
@@ -105,3 +106,45 @@ class OperatorAccount(models.Model):
 
     def __str__(self) -> str:
         return f"operator account of {self.user}"
+
+
+class RoleRequest(models.Model):
+    """Dual control: a sensitive grant or a reset one vault admin asked for and
+    a second must approve (tokens.admin_ops). Older than REQUEST_TTL, it can no
+    longer be approved."""
+
+    GRANT = "grant"
+    RESET = "reset"
+    PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+    REQUEST_TTL = timedelta(hours=24)
+
+    kind = models.CharField(max_length=10, choices=[(GRANT, "grant"), (RESET, "reset")])
+    target = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=50, blank=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(
+        max_length=10,
+        choices=[(PENDING, "pending"), (APPROVED, "approved"), (REJECTED, "rejected")],
+        default=PENDING,
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created"]
+
+    def __str__(self) -> str:
+        what = f"{self.role} to" if self.kind == self.GRANT else "reset of"
+        return f"{what} {self.target} requested by {self.requested_by} ({self.state})"
+
+    @property
+    def expired(self) -> bool:
+        return self.created <= timezone.now() - self.REQUEST_TTL
+
+    @classmethod
+    def open(cls) -> models.QuerySet[RoleRequest]:
+        """Pending and not yet expired."""
+        return cls.objects.filter(state=cls.PENDING, created__gt=timezone.now() - cls.REQUEST_TTL)

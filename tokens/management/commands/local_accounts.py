@@ -43,4 +43,6 @@ class Command(BaseCommand):
         for role in roles.ROLES:
             if not user.groups.filter(name=role).exists():
                 admin_ops.grant_role(None, ctx, LOCAL_OPERATOR, role)
-        return admin_ops.reset_operator(None, ctx, LOCAL_OPERATOR)
+        new_password = admin_ops.reset_operator(None, ctx, LOCAL_OPERATOR)
+        assert new_password is not None  # the command line resets at once, never asks
+        return new_password
