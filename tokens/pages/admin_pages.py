@@ -12,12 +12,13 @@ from django.shortcuts import render
 
 from tokens import admin_ops, roles
 from tokens.errors import InvalidInput, VaultError
-from tokens.models import ApiClient, OperatorAccount
+from tokens.models import ApiClient, OperatorAccount, RoleRequest
 from tokens.pages.common import ctx, has, operator_page
 from tokens.pages.errors import vault_error
 from tokens.pages.forms import ClientForm, OperatorForm
 
 MANAGE = has("tokens.manage_operators")
+SECOND = "another vault admin must approve it (pending, for 24 hours)."
 
 
 def _operators() -> list[dict[str, Any]]:
@@ -36,7 +37,13 @@ def _operators() -> list[dict[str, Any]]:
 
 
 def _operators_page(request: HttpRequest, status: int = 200, **extra: Any) -> HttpResponse:
-    page = {"operators": _operators(), "roles": roles.ROLES.values(), "form": OperatorForm(), **extra}
+    page = {
+        "operators": _operators(),
+        "roles": roles.ROLES.values(),
+        "form": OperatorForm(),
+        "requests": RoleRequest.open().select_related("target", "requested_by"),
+        **extra,
+    }
     return render(request, "tokens/operators.html", page, status=status)
 
 
@@ -58,16 +65,30 @@ def operators(request: HttpRequest) -> HttpResponse:
             )  # fmt: skip
             return _operators_page(request, created=user, password=password)
         if action == "grant":
-            admin_ops.grant_role(request.user, ctx(request), username, role)
+            if admin_ops.grant_role(request.user, ctx(request), username, role):
+                return _operators_page(request, done=f"Asked for {role} for {username}; {SECOND}")
             return _operators_page(request, done=f"Granted {role} to {username}.")
+        if action in ("approve", "reject"):
+            request_id = request.POST.get("request", "")
+            if not request_id.isdigit():
+                raise InvalidInput("request: no such pending request")
+            if action == "reject":
+                admin_ops.reject_request(request.user, ctx(request), int(request_id))
+                return _operators_page(request, done="Rejected the request.")
+            asked, otp = admin_ops.approve_request(request.user, ctx(request), int(request_id))
+            if otp:
+                return _operators_page(request, reset=asked.target.get_username(), password=otp)
+            return _operators_page(request, done=f"Approved: granted {asked.role} to {asked.target}.")
         if action == "revoke":
             admin_ops.revoke_role(request.user, ctx(request), username, role)
             return _operators_page(request, done=f"Revoked {role} from {username}.")
         if action == "reset":
             if request.POST.get("confirm") != "yes":
                 raise InvalidInput("reset: tick the box to confirm")
-            password = admin_ops.reset_operator(request.user, ctx(request), username)
-            return _operators_page(request, reset=username, password=password)
+            new_password = admin_ops.reset_operator(request.user, ctx(request), username)
+            if new_password is None:
+                return _operators_page(request, done=f"Asked to reset {username}; {SECOND}")
+            return _operators_page(request, reset=username, password=new_password)
         if action == "deactivate":
             if request.POST.get("confirm") != "yes":
                 raise InvalidInput("deactivate: tick the box to confirm")
