@@ -13,7 +13,7 @@ from tests.conftest import Api, audit_where
 from tokens import admin_ops, api_keys
 from tokens.actors import RequestContext
 from tokens.errors import AuditUnavailable, InvalidInput, PermissionDenied
-from tokens.models import ApiClient, OperatorAccount
+from tokens.models import ApiClient, OperatorAccount, RoleRequest
 
 UI = RequestContext(channel="ui")
 
@@ -26,13 +26,14 @@ def test_it_creates_an_operator_with_a_one_time_password(operators: dict[str, An
     assert len(password) == 23 and password.count("-") == 3
     assert user.email == "gina@example.org"
     assert OperatorAccount.objects.get(user=user).must_change_password
-    assert admin_ops.roles_of(user) == ["detokenizer"]
+    assert admin_ops.roles_of(user) == []  # detokenizer waits for a second vault admin
+    assert RoleRequest.open().filter(target=user, role="detokenizer").exists()
     assert not user.is_staff
     created = audit_where(action="operator_create")[-1]
     assert (created["actor"], created["outcome"]) == ("vault_admin", "success")
-    assert created["detail"] == "gina with roles [detokenizer]"
-    [grant] = audit_where(action="role_grant")
-    assert grant["detail"] == "detokenizer to gina (new operator)"
+    assert created["detail"] == "gina with roles [], requested [detokenizer]"
+    [asked] = audit_where(action="role_grant_requested")
+    assert asked["detail"] == "detokenizer to gina (new operator); needs a second vault admin"
     assert password not in str(audit_where())
 
 
@@ -55,21 +56,28 @@ def test_an_admin_cannot_grant_a_role_to_themselves(operators: dict[str, Any]) -
 
 
 @pytest.mark.parametrize("role", ["detokenizer", "vault_admin"])
-def test_granting_a_sensitive_role_is_audited(operators: dict[str, Any], role: str) -> None:
+def test_granting_a_sensitive_role_is_audited_with_both_admins(operators: dict[str, Any], role: str) -> None:
     target = operators["auditor"]
-    admin_ops.grant_role(operators["vault_admin"], UI, "auditor", role)
+    asked = admin_ops.grant_role(operators["vault_admin"], UI, "auditor", role)
+    assert asked is not None
+    admin_ops.approve_request(operators["everyone"], UI, asked.pk)
     assert role in admin_ops.roles_of(target)
     [record] = audit_where(action="role_grant")
-    assert (record["actor"], record["outcome"]) == ("vault_admin", "success")
-    assert record["detail"] == f"{role} to auditor (user:{target.pk})"
+    assert (record["actor"], record["outcome"]) == ("everyone", "success")
+    assert record["detail"] == (
+        f"{role} to auditor (user:{target.pk}); requested by vault_admin, approved by everyone"
+    )
 
 
 def test_the_vault_admin_role_brings_and_takes_the_admin_site(operators: dict[str, Any]) -> None:
-    admin_ops.grant_role(operators["vault_admin"], UI, "auditor", "vault_admin")
+    asked = admin_ops.grant_role(operators["vault_admin"], UI, "auditor", "vault_admin")
+    assert asked is not None
+    admin_ops.approve_request(operators["everyone"], UI, asked.pk)
     assert get_user_model().objects.get(username="auditor").is_staff
     admin_ops.revoke_role(operators["vault_admin"], UI, "auditor", "vault_admin")
     assert not get_user_model().objects.get(username="auditor").is_staff
-    assert [r["action"] for r in audit_where(actor="vault_admin")][-2:] == ["role_grant", "role_revoke"]
+    actions = [r["action"] for r in audit_where() if r["action"].startswith("role_")]
+    assert actions == ["role_grant_requested", "role_grant", "role_revoke"]
 
 
 def test_it_refuses_unknown_roles_and_operators(operators: dict[str, Any]) -> None:
@@ -91,6 +99,7 @@ def test_nothing_changes_when_the_audit_log_cannot_be_written(
     with pytest.raises(AuditUnavailable):
         admin_ops.create_client(operators["vault_admin"], UI, "shadow", ["tokenize"])
     assert admin_ops.roles_of(operators["auditor"]) == ["auditor"]
+    assert not RoleRequest.objects.exists()
     assert not get_user_model().objects.filter(username="hank").exists()
     assert not ApiClient.objects.filter(name="shadow").exists()
 

@@ -29,11 +29,11 @@ def test_it_creates_an_operator_and_shows_the_one_time_password_once(operators: 
 
 def test_it_grants_and_revokes_roles(operators: dict[str, Any]) -> None:
     client = fresh_client(operators["vault_admin"])
-    response = client.post("/operators", {"action": "grant", "username": "tokenizer", "role": "detokenizer"})
-    assert b"Granted detokenizer to tokenizer." in response.content
+    response = client.post("/operators", {"action": "grant", "username": "tokenizer", "role": "auditor"})
+    assert b"Granted auditor to tokenizer." in response.content
     response = client.post("/operators", {"action": "revoke", "username": "tokenizer", "role": "tokenizer"})
     assert b"Revoked tokenizer from tokenizer." in response.content
-    assert admin_ops.roles_of(operators["tokenizer"]) == ["detokenizer"]
+    assert admin_ops.roles_of(operators["tokenizer"]) == ["auditor"]
 
 
 def test_it_refuses_a_self_grant_with_the_403_page(operators: dict[str, Any]) -> None:
