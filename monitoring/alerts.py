@@ -11,13 +11,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
 from monitoring import app_settings, aws, sources
+from monitoring.charts import utc_minute
 from monitoring.models import AlertState
 
 log = logging.getLogger(__name__)
@@ -40,10 +40,6 @@ class Finding:
         return "above" if self.value > self.upper else "below"
 
 
-def _minute(ts: int) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 def _number(value: float) -> str:
     return f"{value:.0f}" if abs(value - round(value)) < 0.05 else f"{value:.1f}"
 
@@ -55,7 +51,7 @@ def message(finding: Finding, title: str) -> tuple[str, str]:
         [
             f"Token vault alert from the built-in anomaly detector ({finding.region}).",
             "",
-            f"{title} in the minute from {_minute(finding.minute)}: {_number(finding.value)}.",
+            f"{title} in the minute from {utc_minute(finding.minute)}: {_number(finding.value)}.",
             f"Expected about {_number(finding.expected)}; "
             f"normal band {_number(finding.lower)} to {_number(finding.upper)}.",
             "",

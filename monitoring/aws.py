@@ -12,7 +12,6 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-import botocore.config
 import botocore.exceptions
 from django.conf import settings
 
@@ -54,9 +53,7 @@ def aws_region(code: str) -> str:
 
 
 def _fail(what: str, exc: Exception) -> MonitoringUnavailable:
-    code = ""
-    if isinstance(exc, botocore.exceptions.ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", ""))
+    code = tokens_aws.error_code(exc)
     return MonitoringUnavailable(f"{what} failed{f' ({code})' if code else ''}; retry later.")
 
 

@@ -39,7 +39,6 @@ METRICS = (
     Metric("detokenize-latency", "Detokenize mean latency", ("detokenize",), OUTCOMES, kind="latency"),
 )
 ALERTING = tuple(metric for metric in METRICS if metric.alert)
-BY_KEY = {metric.key: metric for metric in METRICS}
 
 
 @dataclass(frozen=True)

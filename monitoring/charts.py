@@ -28,7 +28,11 @@ def nice_step(span: float, ticks: int = 4) -> float:
     return 10 * power
 
 
-def _fmt(value: float) -> str:
+def utc_minute(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def fmt(value: float) -> str:
     if abs(value) >= 100 or float(value).is_integer():
         return f"{value:.0f}"
     return f"{value:.1f}"
@@ -117,7 +121,7 @@ def svg(series: Series, title_id: str, size: tuple[int, int] = WIDE) -> SafeStri
         y = s.y(value)
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{width - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(
-            f'<text class="axis" x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{_fmt(value)}</text>'
+            f'<text class="axis" x="{LEFT - 8}" y="{y + 4:.1f}" text-anchor="end">{fmt(value)}</text>'
         )
         value += s.step
     # Time axis: labels on round times.
@@ -168,9 +172,9 @@ def svg(series: Series, title_id: str, size: tuple[int, int] = WIDE) -> SafeStri
     unit = series.metric.unit
     for i in series.anomalies():
         band = series.bands[i]
-        when = datetime.fromtimestamp(series.time(i), tz=UTC).strftime("%Y-%m-%d %H:%M UTC")
-        expected = f"{_fmt(band.lower or 0.0)} to {_fmt(band.upper or 0.0)}"
-        tip = f"{when}: {_fmt(values[i])} {unit}, expected {expected}"
+        when = utc_minute(series.time(i))
+        expected = f"{fmt(band.lower or 0.0)} to {fmt(band.upper or 0.0)}"
+        tip = f"{when}: {fmt(values[i])} {unit}, expected {expected}"
         parts.append(
             f'<circle class="anomaly" cx="{s.x(i):.1f}" cy="{s.y(values[i]):.1f}" r="5">'
             f"<title>{escape(tip)}</title></circle>"

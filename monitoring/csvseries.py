@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import math
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -121,7 +121,3 @@ def _out(row: Row, band: detector.Band) -> dict[str, Any]:
         "upper": None if band.upper is None else round(band.upper, 3),
         "anomaly": band.anomaly,
     }
-
-
-def rows_from(pairs: Iterable[tuple[str, float]]) -> list[Row]:
-    return [Row(ts, parse_timestamp(ts), float(v)) for ts, v in pairs]

@@ -28,7 +28,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 DAY = 86400
-WEEK = 7 * DAY
 MAD_TO_SIGMA = 1.4826
 
 

@@ -7,6 +7,8 @@ never need a lock or a read first.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -32,6 +34,7 @@ _UPSERT = (
 )
 
 
+@functools.cache
 def _upsert_sql() -> str:
     q = connection.ops.quote_name
     names = {"region", "operation", "outcome", "minute", "count"}
@@ -41,19 +44,16 @@ def _upsert_sql() -> str:
 
 def add(region: str, operation: str, outcome: str, minute: int, count: int, latency_ms: float) -> None:
     params = (region, operation, outcome, minute_of(minute), count, latency_ms)
-    if connection.in_atomic_block:
-        # Inside someone else's transaction: a savepoint keeps a failure here from
-        # poisoning it (PostgreSQL aborts the whole transaction on any error).
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(_upsert_sql(), params)
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(_upsert_sql(), params)
+    # Inside someone else's transaction, a savepoint keeps a failure here from
+    # poisoning it (PostgreSQL aborts the whole transaction on any error).
+    savepoint = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    with savepoint, connection.cursor() as cursor:
+        cursor.execute(_upsert_sql(), params)
 
 
 def save_event(operation: str, outcome: str, seconds: float) -> None:
     """Count one operation now (metrics.record calls this and swallows any error)."""
-    add(settings.VAULT_REGION_CODE, operation, outcome, minute_of(time.time()), 1, seconds * 1000)
+    add(settings.VAULT_REGION_CODE, operation, outcome, int(time.time()), 1, seconds * 1000)
 
 
 def counts(

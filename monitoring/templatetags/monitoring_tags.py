@@ -4,6 +4,8 @@ from typing import Any
 
 from django import template
 
+from monitoring.charts import fmt
+
 register = template.Library()
 
 STATES = {
@@ -22,12 +24,7 @@ def state_label(state: str) -> str:
 
 @register.filter
 def number(value: Any) -> str:
-    if value is None:
-        return "—"
-    value = float(value)
-    if abs(value) >= 100 or value.is_integer():
-        return f"{value:.0f}"
-    return f"{value:.1f}"
+    return "—" if value is None else fmt(float(value))
 
 
 @register.filter
