@@ -4,6 +4,7 @@ Zappa stage in-process (zappa_settings.py generated from zappa_settings.json).""
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import logging
 import os
@@ -45,6 +46,7 @@ def stage_cli(stage: str) -> ZappaCLI:
     return cli
 
 
+@functools.cache  # parsing zappa_settings.json once per stage, not per event
 def host_of(stage: str) -> str:
     region = stage_cli(stage).aws_region
     return f"a1b2c3d4e5.execute-api.{region}.amazonaws.com"

@@ -11,12 +11,11 @@ from moto.kms.models import kms_backends
 from tokens import audit, aws, crypto
 
 SYD, SIN = "ap-southeast-2", "ap-southeast-1"
-CODES = {SYD: "SYD", SIN: "SIN"}
 
 
 def use_region(settings: Any, region: str, key: str) -> None:
     settings.AWS_REGION = region
-    settings.VAULT_REGION_CODE = CODES[region]
+    settings.VAULT_REGION_CODE = settings.REGION_CODES[region]
     settings.VAULT_KMS_KEY = key
     aws.reset_clients()
     crypto.reset()

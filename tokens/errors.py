@@ -75,3 +75,16 @@ class Conflict(VaultError):
     status = 409
     outcome = "error"
     message = "The token changed while this request ran; retry."
+
+
+def public(exc: VaultError) -> VaultError:
+    """What a caller is told: a tampered item looks exactly like an unknown one."""
+    return NotFound() if isinstance(exc, IntegrityFailure) else exc
+
+
+def error_body(code: str, message: str, **details: Any) -> dict[str, Any]:
+    """The one error shape, for every way in: {"error": {"code", "message", "details"?}}."""
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return {"error": body}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
-from tokens.api.responses import error
+from tokens.api.responses import error, no_such_endpoint
 from tokens.pages.errors import forbidden
 
 
@@ -28,7 +28,7 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _api(request):
-        return error(404, "no_such_endpoint", "There is no such API endpoint; see /api/v1/openapi.json.")
+        return no_such_endpoint()
     return defaults.page_not_found(request, exception)
 
 

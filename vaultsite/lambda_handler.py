@@ -7,12 +7,13 @@ as the JSON API:
     {"tokenId": "TKN-SYD-...", "fields": [...]?}          ->  {"tokenId": ..., "field": ..., "TTL": ...}
                                                               (reader)
 
-and hands every other event (API Gateway v1 and v2, keep-warm and other
-schedules, `zappa manage`) to Zappa's handler. The process's function role
-(settings.VAULT_FUNCTION_ROLE) decides what a direct event may do, exactly as
-it does for the API: a reader function cannot tokenize, a writer cannot
-detokenize. Failures come back as {"error": {"code", "message"}}, never as an
-exception whose text Lambda would hand to the caller and to the logs.
+hands API Gateway requests (v1 and v2), our two schedules and a short list of
+`zappa manage` commands to Zappa's handler, and refuses every other event. The
+process's function role (settings.VAULT_FUNCTION_ROLE), checked by the vault
+functions, decides what a direct event may do, exactly as it does for the API:
+a reader function cannot tokenize, a writer cannot detokenize. Failures come
+back as {"error": {"code", "message"}}, never as an exception whose text Lambda
+would hand to the caller and to the logs.
 """
 
 from __future__ import annotations
@@ -24,17 +25,15 @@ from typing import Any
 from zappa.handler import LambdaHandler
 from zappa.handler import lambda_handler as zappa_lambda_handler
 
+from tokens.errors import VaultError, error_body, public
+
 log = logging.getLogger(__name__)
 
 DIRECT_KEYS = frozenset({"data", "tokenId", "fields"})
-# Permissions a direct invocation gets, by function role. Who may invoke the
-# function at all is decided by IAM (lambda:InvokeFunction).
-ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "writer": frozenset({"tokenize"}),
-    "reader": frozenset({"detokenize"}),
-    "operator": frozenset({"tokenize", "detokenize"}),
-    "all": frozenset({"tokenize", "detokenize"}),
-}
+# A direct invocation may tokenize or detokenize; which of the two this
+# function serves is decided by the vault's function-role check, as for the API.
+# Who may invoke the function at all is decided by IAM (lambda:InvokeFunction).
+DIRECT_PERMISSIONS = frozenset({"tokenize", "detokenize"})
 # Zappa's handler runs code named by many event shapes (`command`, `raw_command`,
 # `manage shell`, S3/SNS/DynamoDB/Kinesis/SQS records, scheduled-event rule
 # names, Lex, Cognito, ...). Anyone allowed to invoke a function could use them
@@ -55,13 +54,13 @@ MANAGE_COMMANDS = frozenset(
 
 def lambda_handler(event: Any, context: Any) -> Any:
     if not isinstance(event, dict):
-        return _error("invalid_request", "The event must be a JSON object.")
+        return error_body("invalid_request", "The event must be a JSON object.")
     kind = _kind(event)
     if kind == "direct":
         return _direct(event, context)
     if kind is None:
         log.warning("refused an event that is not an API request, a known schedule or an allowed command")
-        return _error("forbidden", "This function does not serve that kind of event.")
+        return error_body("forbidden", "This function does not serve that kind of event.")
     return zappa_lambda_handler(event, context)
 
 
@@ -91,16 +90,10 @@ def _kind(event: dict[str, Any]) -> str | None:
         command = event["manage"]
         allowed = isinstance(command, str) and command in MANAGE_COMMANDS
         return "manage" if allowed and settings.VAULT_FUNCTION_ROLE in ("operator", "all") else None
-    if _is_direct(event) and not others:
+    # A seed-style event: it names data or a token, and is not an HTTP or AWS event.
+    if DIRECT_KEYS & keys and not others and not {"httpMethod", "requestContext", "version"} & keys:
         return "direct"
     return None
-
-
-def _is_direct(event: dict[str, Any]) -> bool:
-    """A seed-style event: it names data or a token, and is not an HTTP or AWS event."""
-    return bool(DIRECT_KEYS & event.keys()) and not (
-        {"httpMethod", "requestContext", "version", "Records", "detail-type"} & event.keys()
-    )
 
 
 def _direct(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -109,18 +102,16 @@ def _direct(event: dict[str, Any], context: Any) -> dict[str, Any]:
         # Django once per container, as it does for HTTP events.
         LambdaHandler()
         return _serve(event, context)
+    except VaultError as exc:
+        exc = public(exc)
+        return error_body(exc.code, exc.message, **exc.details)
     except Exception as exc:
-        from tokens.errors import VaultError
-
-        if isinstance(exc, VaultError):
-            return _vault_error(exc)
         # Log the type only: the text of an unexpected error could hold input.
         log.error("direct invocation failed: %s", type(exc).__name__)
-        return _error("error", "The vault could not complete the request.")
+        return error_body("error", "The vault could not complete the request.")
 
 
 def _serve(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    from django.conf import settings
 
     from tokens import validation, vault
     from tokens.actors import Actor, RequestContext
@@ -130,7 +121,7 @@ def _serve(event: dict[str, Any], context: Any) -> dict[str, Any]:
         kind="lambda",
         id=f"lambda:{function}",
         name=function,
-        permissions=ROLE_PERMISSIONS[settings.VAULT_FUNCTION_ROLE],
+        permissions=DIRECT_PERMISSIONS,
     )
     request_id = str(getattr(context, "aws_request_id", "") or "") or uuid.uuid4().hex
     ctx = RequestContext(channel="lambda", user_agent="lambda-invoke", request_id=request_id[:128])
@@ -145,19 +136,3 @@ def _serve(event: dict[str, Any], context: Any) -> dict[str, Any]:
     revealed = vault.detokenize(actor, ctx, token_id, event.get("fields"))
     # The seed's decrypt function returned the item itself: tokenId, the fields, TTL.
     return {"tokenId": revealed.token_id, **revealed.data, "TTL": revealed.expires_at}
-
-
-def _vault_error(exc: Any) -> dict[str, Any]:
-    from tokens.errors import IntegrityFailure, NotFound
-
-    if isinstance(exc, IntegrityFailure):
-        # Callers cannot tell a tampered item from an unknown one.
-        return _error(NotFound.code, NotFound.message)
-    return _error(exc.code, exc.message, **exc.details)
-
-
-def _error(code: str, message: str, **details: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if details:
-        body["details"] = details
-    return {"error": body}

@@ -21,7 +21,7 @@ from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
 from tokens.api import views as api_views
-from tokens.api.responses import error
+from tokens.api.responses import method_not_allowed
 
 Patterns = list[URLPattern | URLResolver]
 
@@ -31,9 +31,7 @@ def only(view: Callable[..., HttpResponse], *methods: str) -> Callable[..., Http
 
     def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method not in methods:
-            response = error(405, "method_not_allowed", f"Use {', '.join(methods)} here.")
-            response["Allow"] = ", ".join(methods)
-            return response
+            return method_not_allowed(methods)
         return view(request, *args, **kwargs)
 
     return csrf_exempt(limited)
@@ -52,7 +50,7 @@ health: Patterns = [
     path("readyz", api_views.readyz, name="readyz"),
 ]
 # Any other API path: the API's JSON 404, for every method (so no CSRF page).
-api_not_found: Patterns = [re_path(r"^api/v1/(?P<rest>.*)$", csrf_exempt(api_views.not_found))]
+api_not_found: Patterns = [re_path(r"^api/v1/(?P<rest>.*)$", api_views.not_found)]
 
 writer: Patterns = [path("api/v1/tokens", api_views.tokens, name="api-tokens")]
 

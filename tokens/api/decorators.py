@@ -18,7 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from tokens import api_keys, audit
 from tokens.actors import Actor, RequestContext
-from tokens.api.responses import error, from_exception
+from tokens.api.responses import error, from_exception, method_not_allowed
 from tokens.errors import AuditUnavailable, VaultError
 
 View = Callable[..., HttpResponse]
@@ -107,9 +107,7 @@ def api(*methods: str) -> Callable[[View], View]:
         @functools.wraps(view)
         def wrapper(request: HttpRequest, **kwargs: Any) -> HttpResponse:
             if request.method not in methods:
-                refused = error(405, "method_not_allowed", f"Use {', '.join(methods)} here.")
-                refused["Allow"] = ", ".join(methods)
-                return refused
+                return method_not_allowed(methods)
             ctx = context_of(request)
             try:
                 actor = _authenticate(request, ctx)

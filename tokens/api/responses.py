@@ -6,26 +6,31 @@ from typing import Any
 
 from django.http import JsonResponse
 
-from tokens.errors import IntegrityFailure, NotFound, Unavailable, VaultError
+from tokens.errors import Unavailable, VaultError, error_body, public
 
 
 def error(status: int, code: str, message: str, **details: Any) -> JsonResponse:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if details:
-        body["details"] = details
-    response = JsonResponse({"error": body}, status=status)
+    response = JsonResponse(error_body(code, message, **details), status=status)
     response["Cache-Control"] = "no-store"
     return response
 
 
 def from_exception(exc: VaultError) -> JsonResponse:
-    if isinstance(exc, IntegrityFailure):
-        # Callers cannot tell a tampered item from an unknown one.
-        return error(NotFound.status, NotFound.code, NotFound.message)
+    exc = public(exc)
     response = error(exc.status, exc.code, exc.message, **exc.details)
     if isinstance(exc, Unavailable):
         response["Retry-After"] = str(exc.retry_after)
     return response
+
+
+def method_not_allowed(methods: tuple[str, ...]) -> JsonResponse:
+    response = error(405, "method_not_allowed", f"Use {', '.join(methods)} here.")
+    response["Allow"] = ", ".join(methods)
+    return response
+
+
+def no_such_endpoint() -> JsonResponse:
+    return error(404, "no_such_endpoint", "There is no such API endpoint; see /api/v1/openapi.json.")
 
 
 def ok(body: dict[str, Any] | None, status: int = 200) -> JsonResponse:

@@ -13,7 +13,7 @@ from tokens import validation, vault
 from tokens.actors import Actor, RequestContext
 from tokens.api.decorators import api
 from tokens.api.openapi import spec
-from tokens.api.responses import error, from_exception, ok
+from tokens.api.responses import from_exception, no_such_endpoint, ok
 from tokens.errors import VaultError
 
 
@@ -54,7 +54,7 @@ def token(
 
 @csrf_exempt
 def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
-    return error(404, "no_such_endpoint", "There is no such API endpoint; see /api/v1/openapi.json.")
+    return no_such_endpoint()
 
 
 @require_GET

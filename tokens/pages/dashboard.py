@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from tokens import audit, roles
+from tokens import admin_ops, audit, roles
 from tokens.errors import VaultError
 from tokens.pages.common import actor, operator_page, signed_in
 
@@ -18,7 +18,8 @@ RECENT_LIMIT = 15
 @operator_page(signed_in, methods=("GET",))
 def dashboard(request: HttpRequest) -> HttpResponse:
     me = actor(request)
-    held = [role for role in roles.ROLES.values() if request.user.groups.filter(name=role.name).exists()]
+    names = set(admin_ops.roles_of(request.user))
+    held = [role for role in roles.ROLES.values() if role.name in names]
     now = datetime.now(UTC)
     try:
         # One's own trail is not the audit log (that needs the auditor role), so no read record.

@@ -9,7 +9,7 @@ from django.shortcuts import render
 
 from tokens import audit
 from tokens.api.decorators import ANONYMOUS, context_of
-from tokens.errors import AuditUnavailable, IntegrityFailure, NotFound, VaultError
+from tokens.errors import AuditUnavailable, VaultError, public
 from tokens.operators import actor_for
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,8 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     return render(request, "403.html", {"message": message}, status=403)
 
 
-def vault_error(request: HttpRequest, exc: VaultError, status: int | None = None) -> HttpResponse:
+def vault_error(request: HttpRequest, exc: VaultError) -> HttpResponse:
     """A vault refusal as a page; the vault function has already audited it."""
-    if isinstance(exc, IntegrityFailure):
-        exc = NotFound()  # an operator, like an API caller, cannot tell tampered from unknown
+    exc = public(exc)  # an operator, like an API caller, cannot tell tampered from unknown
     template = "403.html" if exc.status == 403 else "tokens/error.html"
-    return render(request, template, {"message": exc.message, "error": exc}, status=status or exc.status)
+    return render(request, template, {"message": exc.message, "error": exc}, status=exc.status)
