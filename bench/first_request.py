@@ -48,6 +48,7 @@ result = application(environ, lambda status, headers, exc_info=None: statuses.ap
 content = b"".join(result)
 getattr(result, "close", lambda: None)()
 answered_at = time.perf_counter()
+usage = resource.getrusage(resource.RUSAGE_SELF)
 print(
     json.dumps(
         {
@@ -55,7 +56,8 @@ print(
             "status": int(statuses[0].split()[0]),
             "load_s": request_at - loaded_at,
             "request_s": answered_at - request_at,
-            "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            "cpu_s": usage.ru_utime + usage.ru_stime,
+            "maxrss_kib": usage.ru_maxrss,
             "body": content[:200].decode("utf-8", "replace"),
         }
     ),
