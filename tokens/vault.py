@@ -111,9 +111,15 @@ class _Operation:
             with audit.appending(self._entry("success", detail)) as record:
                 dynamo.transact_write([write, record])
         except dynamo.TransactionCanceled as exc:
-            if exc.reason_for(write) == "ConditionalCheckFailed":
+            item_refused = exc.reason_for(write) == "ConditionalCheckFailed"
+            slot_taken = exc.reason_for(record) == "ConditionalCheckFailed"
+            if item_refused and slot_taken:
+                # A retry of an attempt whose answer was lost, that had landed
+                # (AWS itself answers such a retry as a success, by its token).
+                raise aws.unavailable("DynamoDB") from None
+            if item_refused:
                 raise Conflict(internal="the item changed since it was read") from None
-            if exc.reason_for(record) == "ConditionalCheckFailed":
+            if slot_taken:
                 raise AuditUnavailable(internal="audit chain slot taken") from None
             raise aws.unavailable("DynamoDB") from None  # a conflicting transaction, throttling
         self.audited = True
@@ -306,7 +312,7 @@ def delete(actor: Actor, ctx: RequestContext, token_id: str) -> None:
         op.commit(storage.removal(item))
 
 
-READY_WITHIN = 1.5  # seconds: /readyz answers within 2 s whatever its dependencies do
+READY_WITHIN = 1.0  # seconds: /readyz answers within 2 s whatever its dependencies do
 _ready_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="readyz")
 
 
