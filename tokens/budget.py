@@ -22,7 +22,6 @@ from contextvars import ContextVar
 from typing import Any
 
 import botocore.exceptions
-from botocore.retries import standard
 from django.conf import settings
 
 # Below this, an attempt could not get an answer anyway: do not start one.
@@ -66,6 +65,8 @@ def sleep(seconds: float) -> bool:
 
 class _Hooks:
     def __init__(self, read_timeout: float, attempts: int) -> None:
+        from botocore.retries import standard  # with the first client, not at start-up
+
         self.read_timeout = read_timeout
         self.conditions = standard.StandardRetryConditions(max_attempts=attempts)
         self.adapter = standard.RetryEventAdapter()
