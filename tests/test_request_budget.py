@@ -240,3 +240,28 @@ def test_outside_a_request_a_call_is_tried_aws_max_attempts_times(settings: Any)
     finally:
         events.unregister("before-send.dynamodb.GetItem", dropped)
     assert len(attempts) == 3
+
+
+def test_a_page_whose_dependency_hangs_answers_503_with_retry_after(
+    operators: dict[str, Any], settings: Any, silent_endpoint: str
+) -> None:
+    from tests.conftest import fresh_client
+
+    browser = fresh_client(operators["tokenizer"])
+    assert browser.post("/tokenize", {"name": ["pan"], "value": ["4111"]}).status_code == 200
+    settings.VAULT_REQUEST_BUDGET = BUDGET
+    point_at(settings, silent_endpoint)
+    response, took = timed(lambda: browser.post("/tokenize", {"name": ["pan"], "value": ["4111-PAGE"]}))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert b"4111-PAGE" not in response.content
+    assert took < BUDGET + SLACK
+
+
+def test_the_budget_clock_starts_at_the_first_aws_call() -> None:
+    with budget.within(0.5):
+        time.sleep(0.6)  # start-up work, not a dependency
+        left = budget.remaining()
+        assert left is not None and 0.4 < left <= 0.5
+        time.sleep(0.2)
+        assert budget.remaining() < 0.35  # type: ignore[operator]
