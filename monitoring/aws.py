@@ -9,12 +9,11 @@ here sits on a vault request's path.
 from __future__ import annotations
 
 import functools
+import threading
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
-import botocore.config
 import botocore.exceptions
 from django.conf import settings
 
@@ -23,6 +22,7 @@ from monitoring.catalog import ALERTING, Metric
 from monitoring.metrics import NAMESPACE
 
 BAND_ID = "band"
+_lock = threading.Lock()
 
 
 class MonitoringUnavailable(Exception):
@@ -31,14 +31,19 @@ class MonitoringUnavailable(Exception):
 
 @functools.lru_cache(maxsize=8)
 def _client(service: str, region: str, endpoint: str, attempts: int, connect: int, read: int) -> Any:
+    # Imported here: a vault request never builds a monitoring client.
+    import boto3
+    import botocore.config
+
     config = botocore.config.Config(
         retries={"total_max_attempts": attempts, "mode": "standard"},
         connect_timeout=connect,
         read_timeout=read,
     )
-    return boto3.session.Session().client(
-        service, region_name=region, endpoint_url=endpoint or None, config=config
-    )
+    with _lock:  # a boto3 session is not thread-safe
+        return boto3.session.Session().client(
+            service, region_name=region, endpoint_url=endpoint or None, config=config
+        )
 
 
 def client(service: str, region: str | None = None) -> Any:
