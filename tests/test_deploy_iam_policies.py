@@ -173,6 +173,14 @@ class Recorder:
     def __call__(self, params: dict[str, Any], model: Any, **kwargs: Any) -> None:
         service = model.service_model.service_name
         region = kwargs["context"]["client_region"]
+        if model.name == "TransactWriteItems":
+            # IAM authorises a transaction by the action of each of its items, on its table.
+            for item in params["TransactItems"]:
+                [(kind, request)] = item.items()
+                action = "ConditionCheckItem" if kind == "ConditionCheck" else f"{kind}Item"
+                table = f"arn:aws:dynamodb:{region}:123456789012:table/{request['TableName']}"
+                self.calls.add((f"dynamodb:{action}", table))
+            return
         if service == "dynamodb":
             resource = f"arn:aws:dynamodb:{region}:123456789012:table/{params['TableName']}"
             if params.get("IndexName"):

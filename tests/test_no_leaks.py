@@ -7,7 +7,6 @@ import time
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from tests.conftest import MARKER, Api, audit_records
 from tests.test_dependency_failures import fail
@@ -89,7 +88,7 @@ def test_failures_mid_request_never_leak_the_marker(
         fail(patch, "kms", "decrypt")
         kms_down = full_api.post("/api/v1/detokenize", {"tokenId": token})
     with monkeypatch.context() as patch:
-        fail(patch, "dynamodb", "put_item", lambda kw: kw.get("TableName") == settings.VAULT_TABLE)
+        fail(patch, "dynamodb", "transact_write_items")
         ddb_down = full_api.post("/api/v1/tokens", {"data": {"pan": MARKER}})
     with monkeypatch.context() as patch:
         fail(patch, "kms", "generate_data_key", exc=RuntimeError("boom"))

@@ -55,7 +55,9 @@ def test_it_makes_one_kms_call_and_no_describe_table(full_api: Api, aws_calls: C
     full_api.tokenize(SEED)
     assert aws_calls.count("kms", "GenerateDataKey") == 1
     assert aws_calls.count("dynamodb", "DescribeTable") == 0
-    assert aws_calls.count("dynamodb", "PutItem") == 2  # the item and its audit record
+    # The item and its audit record, in one transaction.
+    assert aws_calls.count("dynamodb", "TransactWriteItems") == 1
+    assert aws_calls.count("dynamodb", "PutItem") == 0
     assert not [c for c in aws_calls.calls if c[0] == "kms" and c[1] != "GenerateDataKey"]
 
 

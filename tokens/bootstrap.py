@@ -8,7 +8,8 @@ from typing import Any
 
 from django.conf import settings
 
-from tokens import aws
+from tokens import aws, dynamo
+from tokens.errors import VaultError
 
 
 class BootstrapError(Exception):
@@ -16,37 +17,28 @@ class BootstrapError(Exception):
 
 
 def _create_table(name: str, spec: dict[str, Any]) -> str:
-    ddb = aws.client("dynamodb")
-    try:
-        ddb.describe_table(TableName=name)
+    if dynamo.describe_table(name) is not None:
         return f"table {name}: found"
-    except ddb.exceptions.ResourceNotFoundException:
-        pass
-    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **spec)
-    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    dynamo.create_table(name, spec)
+    dynamo.wait_until_exists(name)
     return f"table {name}: created"
 
 
 def _enable_ttl(name: str, region: str | None = None) -> str:
-    ddb = aws.client("dynamodb", region)
     where = f" in {region}" if region else ""
-    status = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-    if status.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+    if dynamo.ttl_status(name, region) in ("ENABLED", "ENABLING"):
         return f"table {name}{where}: TTL on 'TTL' already enabled"
-    ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "TTL"})
+    dynamo.enable_ttl(name, "TTL", region)
     return f"table {name}{where}: TTL on 'TTL' enabled"
 
 
 def _enable_pitr(name: str, region: str | None = None) -> str:
-    ddb = aws.client("dynamodb", region)
     where = f" in {region}" if region else ""
     try:
-        ddb.update_continuous_backups(
-            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-        )
+        dynamo.enable_pitr(name, region)
         return f"table {name}{where}: point-in-time recovery enabled"
-    except Exception as exc:  # not every emulator supports it
-        return f"table {name}{where}: point-in-time recovery not supported here ({type(exc).__name__})"
+    except VaultError as exc:  # not every emulator supports it
+        return f"table {name}{where}: point-in-time recovery not supported here ({exc.internal})"
 
 
 def _key(local: bool) -> str:
@@ -161,7 +153,10 @@ def add_region(replica_region: str) -> list[str]:
 
 
 def _describe(name: str) -> dict[str, Any]:
-    return dict(aws.client("dynamodb").describe_table(TableName=name)["Table"])
+    table = dynamo.describe_table(name)
+    if table is None:
+        raise BootstrapError(f"table {name}: not found; run vault_bootstrap without --replica-region first")
+    return table
 
 
 def _replica_status(table: dict[str, Any], region: str) -> str | None:
@@ -187,7 +182,6 @@ def _wait(name: str, region: str | None = None) -> dict[str, Any]:
 
 
 def _replicate_table(name: str, region: str) -> str:
-    ddb = aws.client("dynamodb")
     table = _wait(name)
     status = _replica_status(table, region)
     if status is not None:
@@ -197,9 +191,8 @@ def _replicate_table(name: str, region: str) -> str:
     stream = table.get("StreamSpecification") or {}
     if not stream.get("StreamEnabled"):
         # Replicas need a stream of new and old images.
-        ddb.update_table(
-            TableName=name,
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        dynamo.update_table(
+            name, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
         )
         _wait(name)
     elif stream.get("StreamViewType") != "NEW_AND_OLD_IMAGES":
@@ -207,7 +200,7 @@ def _replicate_table(name: str, region: str) -> str:
             f"table {name}: its stream has view type {stream.get('StreamViewType')}; "
             "global tables need NEW_AND_OLD_IMAGES"
         )
-    ddb.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": region}}])
+    dynamo.update_table(name, ReplicaUpdates=[{"Create": {"RegionName": region}}])
     _wait(name, region)
     return f"table {name}: replica in {region} created"
 

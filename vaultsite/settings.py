@@ -37,6 +37,16 @@ def envint(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
 
 
+def envfloat(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+
+
 def envstr(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
@@ -71,6 +81,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "vaultsite.middleware.RequestBudgetMiddleware",
     "vaultsite.middleware.GatewaySourceIpMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -198,14 +209,23 @@ VAULT_FUNCTION_ROLE = envstr("VAULT_FUNCTION_ROLE", "all")
 if VAULT_FUNCTION_ROLE not in ("writer", "reader", "operator", "all"):
     raise ImproperlyConfigured("VAULT_FUNCTION_ROLE must be writer, reader, operator or all")
 # Seconds to keep retrying a not-found token minted in the other region (replication lag).
-VAULT_REPLICATION_WAIT = float(envstr("VAULT_REPLICATION_WAIT", "2.0"))
+VAULT_REPLICATION_WAIT = envfloat("VAULT_REPLICATION_WAIT", 2.0)
 # Keyed hashes: API keys are stored as HMAC(API_KEY_PEPPER, key); audit records are
 # chained with HMAC(AUDIT_HMAC_KEY, ...), so whoever can write the table cannot forge it.
 API_KEY_PEPPER = envsecret("API_KEY_PEPPER", "dev-only-api-key-pepper")
 AUDIT_HMAC_KEY = envsecret("AUDIT_HMAC_KEY", "dev-only-audit-hmac-key")
+# Seconds a process remembers a verified API key; a revoked key works at most this long.
+API_KEY_CACHE_SECONDS = envint("API_KEY_CACHE_SECONDS", 30)
+if API_KEY_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("API_KEY_CACHE_SECONDS must be 0 or more")
 # Requests per minute one API client may make from one process before 429.
 VAULT_API_RATE_LIMIT = envint("VAULT_API_RATE_LIMIT", 600)
-# botocore: bounded attempts in all (standard retry mode) and timeouts, then a clear 503.
+# Seconds one request may spend on all its AWS calls together (timeouts and retries
+# shrink to what is left), then 503. Below API Gateway's 29 s.
+VAULT_REQUEST_BUDGET = envfloat("VAULT_REQUEST_BUDGET", 8.0)
+if not 0 < VAULT_REQUEST_BUDGET < 29:
+    raise ImproperlyConfigured("VAULT_REQUEST_BUDGET must be between 0 and 29 seconds")
+# AWS calls: attempts in all (retries only while the request's budget lasts) and timeouts.
 AWS_MAX_ATTEMPTS = envint("AWS_MAX_ATTEMPTS", 3)
 AWS_CONNECT_TIMEOUT = envint("AWS_CONNECT_TIMEOUT", 2)
 AWS_READ_TIMEOUT = envint("AWS_READ_TIMEOUT", 5)
