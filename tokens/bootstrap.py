@@ -105,6 +105,21 @@ def bootstrap(local: bool | None = None) -> list[str]:
                 "KeySchema": [{"AttributeName": "prefix", "KeyType": "HASH"}],
             },
         ),
+        _create_table(
+            settings.VAULT_INDEX_TABLE,
+            {
+                "AttributeDefinitions": [
+                    {"AttributeName": "fp", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
+                "KeySchema": [
+                    {"AttributeName": "fp", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+            },
+        ),
+        _enable_ttl(settings.VAULT_INDEX_TABLE),
+        _enable_pitr(settings.VAULT_INDEX_TABLE),
         _key(local),
         _republish_clients(),
     ]
@@ -143,10 +158,12 @@ def add_region(replica_region: str) -> list[str]:
         raise BootstrapError("global-table replicas need AWS; the local emulator cannot replicate tables")
     key = _multi_region_key()  # before any change: a single-Region key cannot be replicated
     done: list[str] = []
-    for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE, settings.VAULT_CLIENTS_TABLE):
+    tables = (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE, settings.VAULT_CLIENTS_TABLE, settings.VAULT_INDEX_TABLE)
+    for table in tables:
         done.append(_replicate_table(table, replica_region))
     done.append(_enable_ttl(settings.VAULT_TABLE, replica_region))
-    for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE):
+    done.append(_enable_ttl(settings.VAULT_INDEX_TABLE, replica_region))
+    for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE, settings.VAULT_INDEX_TABLE):
         done.append(_enable_pitr(table, replica_region))
     done.extend(_replicate_key(key, replica_region))
     return done

@@ -21,7 +21,7 @@ from django.conf import settings
 
 from tokens import dynamo
 
-ATTRIBUTE = "*vault-index*"  # in the item; never a valid field name
+ATTRIBUTE = "*vault-index*"  # in the item (tokens/layout.py); never a valid field name
 UNIQUE = "-"
 SEPARATOR = "|"
 
