@@ -63,3 +63,19 @@ def delete(token_id: str) -> None:
 def ping() -> None:
     """Raise Unavailable unless the table answers."""
     _call("describe_table", TableName=settings.VAULT_TABLE)
+
+
+def scan_page(
+    start_after: dict[str, Any] | None = None, limit: int = 100
+) -> tuple[list[dict[str, Any]], Any]:
+    """One page of raw items and the key to continue after (None at the end): for re-keying."""
+    kwargs: dict[str, Any] = {"TableName": settings.VAULT_TABLE, "Limit": limit, "ConsistentRead": True}
+    if start_after:
+        kwargs["ExclusiveStartKey"] = start_after
+    response = _call("scan", **kwargs)
+    return list(response.get("Items", [])), response.get("LastEvaluatedKey")
+
+
+def approximate_count() -> int:
+    """DynamoDB's item count (refreshed about every six hours): for progress bars only."""
+    return int(_call("describe_table", TableName=settings.VAULT_TABLE)["Table"].get("ItemCount", 0))
