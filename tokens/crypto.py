@@ -36,14 +36,13 @@ from dynamodb_encryption_sdk.structures import AttributeActions, EncryptionConte
 
 from tokens import aws, keystore
 from tokens.errors import IntegrityFailure, Unavailable
+from tokens.layout import PARTITION_KEY, SIGNED_PLAINTEXT
+from tokens.layout import RESERVED as RESERVED  # re-exported: the vault reads these here
+from tokens.layout import SDK_ATTRIBUTES as SDK_ATTRIBUTES
 
 log = logging.getLogger(__name__)
 
-PARTITION_KEY = "tokenId"
-SIGNED_PLAINTEXT = ("tokenId", "TTL", "createdAt")
-MATERIAL_DESCRIPTION = "*amzn-ddb-map-desc*"
-SDK_ATTRIBUTES = (MATERIAL_DESCRIPTION, "*amzn-ddb-map-sig*")
-RESERVED = frozenset(SIGNED_PLAINTEXT + SDK_ATTRIBUTES)
+MATERIAL_DESCRIPTION = SDK_ATTRIBUTES[0]
 # What `sealed_with` says of an item whose content key KMS made (the seed's way).
 PER_ITEM_KMS = "kms"
 
