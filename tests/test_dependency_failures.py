@@ -11,7 +11,7 @@ from django.conf import settings
 from django.test import Client
 
 from tests.conftest import Api, audit_records, error_of
-from tokens import aws
+from tokens import aws, crypto
 
 UNAVAILABLE = {"code": "unavailable"}
 
@@ -52,10 +52,15 @@ def on_table(name: str) -> Callable[[dict[str, Any]], bool]:
     return lambda kwargs: kwargs.get("TableName") == name
 
 
+@pytest.mark.parametrize(
+    ("mode", "kms_call"),
+    [("cached", "decrypt"), ("kms-per-item", "generate_data_key")],  # loading the key version; per item
+)
 def test_kms_throttled_on_tokenize_gives_503_and_no_item(
-    full_api: Api, monkeypatch: pytest.MonkeyPatch
+    full_api: Api, monkeypatch: pytest.MonkeyPatch, mode: str, kms_call: str
 ) -> None:
-    fail(monkeypatch, "kms", "generate_data_key")
+    monkeypatch.setattr(settings, "VAULT_KEY_MODE", mode)
+    fail(monkeypatch, "kms", kms_call)
     response = full_api.post("/api/v1/tokens", {"data": {"pan": "4111"}})
     assert response.status_code == 503
     assert error_of(response) == {"code": "unavailable", "message": "KMS is unavailable; retry later."}
@@ -91,6 +96,7 @@ def test_kms_failing_on_decrypt_is_unavailable_not_tampering(
     full_api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = full_api.tokenize({"pan": "4111"})
+    crypto.reset()  # a fresh process: it must load the key version from KMS
     fail(monkeypatch, "kms", "decrypt")
     response = full_api.post("/api/v1/detokenize", {"tokenId": token})
     assert response.status_code == 503

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.test import Client
 
 from tests.conftest import Api, audit_records, error_of
-from tokens import audit, aws, budget, dynamo
+from tokens import audit, aws, budget, crypto, dynamo
 from tokens.errors import Unavailable
 
 BUDGET = 1.0
@@ -134,13 +134,19 @@ def test_a_dropped_connection_answers_503_not_500(
     assert_nothing_half_written()
 
 
+@pytest.mark.parametrize(
+    ("mode", "operation"),
+    [("cached", "decrypt"), ("kms-per-item", "generate_data_key")],  # loading a key version; a data key
+)
 def test_kms_dropping_the_connection_while_sealing_is_503_not_500(
-    full_api: Api, monkeypatch: pytest.MonkeyPatch
+    full_api: Api, monkeypatch: pytest.MonkeyPatch, settings: Any, mode: str, operation: str
 ) -> None:
     def dropped(**kwargs: Any) -> Any:
         raise botocore.exceptions.ConnectionClosedError(endpoint_url="https://kms")
 
-    monkeypatch.setattr(aws.client("kms"), "generate_data_key", dropped)
+    settings.VAULT_KEY_MODE = mode
+    crypto.reset()  # a fresh process: nothing loaded yet
+    monkeypatch.setattr(aws.client("kms"), operation, dropped)
     response = full_api.post("/api/v1/tokens", {"data": {"pan": "4111"}})
     assert response.status_code == 503
     assert error_of(response)["code"] == "unavailable"

@@ -85,11 +85,46 @@ def client(service: str, region: str | None = None) -> Any:
     )
 
 
+@functools.lru_cache(maxsize=8)
+def _table(name: str, region: str, endpoint: str, attempts: int, connect: int, read: int) -> Any:
+    import botocore.config
+
+    # Like the clients: one attempt as far as botocore knows, retries inside the budget.
+    config = botocore.config.Config(
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        connect_timeout=connect,
+        read_timeout=read,
+    )
+    with _lock:
+        resource = session().resource(
+            "dynamodb", region_name=region, endpoint_url=endpoint or None, config=config
+        )
+    budget.attach(resource.meta.client, read_timeout=read, attempts=attempts)
+    return resource.Table(name)
+
+
+def table_resource(name: str, region: str | None = None) -> Any:
+    """A boto3 Table resource, for the encryption SDK's MetaStore (tokens.keystore).
+
+    A resource converts values to and from Python types on its own client, so it
+    gets its own client rather than the shared one (same retries and timeouts).
+    """
+    return _table(
+        name,
+        region or settings.AWS_REGION,
+        settings.AWS_ENDPOINT_URL,
+        settings.AWS_MAX_ATTEMPTS,
+        settings.AWS_CONNECT_TIMEOUT,
+        settings.AWS_READ_TIMEOUT,
+    )
+
+
 def reset_clients() -> None:
     """Forget the session and built clients (tests swap the emulator underneath)."""
     global _session
     with _lock:
         _client.cache_clear()
+        _table.cache_clear()
         _session = None
 
 

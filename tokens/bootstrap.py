@@ -1,5 +1,6 @@
-"""Create (idempotently) the tables and, on a local emulator, the KMS key;
-with `add_region`, replicate tables and key into a second region."""
+"""Create (idempotently) the tables, version 0 of this region's key material
+and, on a local emulator, the KMS key; with `add_region`, replicate tables and
+key into a second region and create version 0 of that region's material."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
-from tokens import aws, dynamo
+from tokens import aws, dynamo, fingerprints, keystore
 from tokens.errors import VaultError
 
 
@@ -60,7 +61,7 @@ def _key(local: bool) -> str:
 
 
 def bootstrap(local: bool | None = None) -> list[str]:
-    """Tables for data, audit and API clients; a KMS key only against an emulator."""
+    """Tables for data, audit, API clients and keys; a KMS key only against an emulator."""
     local = bool(settings.AWS_ENDPOINT_URL) if local is None else local
     done = [
         _create_table(
@@ -120,7 +121,12 @@ def bootstrap(local: bool | None = None) -> list[str]:
         ),
         _enable_ttl(settings.VAULT_INDEX_TABLE),
         _enable_pitr(settings.VAULT_INDEX_TABLE),
+        _create_table(settings.VAULT_KEYS_TABLE, keystore.KEY_SCHEMA),
+        _enable_pitr(settings.VAULT_KEYS_TABLE),
         _key(local),
+        # After the key: the key store's items are encrypted under it.
+        keystore.ensure_first_version(),
+        fingerprints.ensure_key(),
         _republish_clients(),
     ]
     return done
@@ -146,7 +152,7 @@ MAX_WAIT_SECONDS = 1800.0
 
 
 def add_region(replica_region: str) -> list[str]:
-    """Replicate the data, audit and clients tables and the KMS key into replica_region.
+    """Replicate the data, audit, clients and keys tables and the KMS key into replica_region.
 
     Idempotent: what exists is reported and left alone. Run it from the home
     region (settings.AWS_REGION) after `bootstrap()`, with administrator
@@ -156,15 +162,33 @@ def add_region(replica_region: str) -> list[str]:
         raise BootstrapError(f"{replica_region} is the home region; name the other region")
     if settings.AWS_ENDPOINT_URL:
         raise BootstrapError("global-table replicas need AWS; the local emulator cannot replicate tables")
+    code = settings.REGION_CODES.get(replica_region)
+    if code is None:
+        raise BootstrapError(f"{replica_region} has no region code; add it to REGION_CODES in settings")
     key = _multi_region_key()  # before any change: a single-Region key cannot be replicated
     done: list[str] = []
-    tables = (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE, settings.VAULT_CLIENTS_TABLE, settings.VAULT_INDEX_TABLE)
+    tables = (
+        settings.VAULT_TABLE,
+        settings.VAULT_AUDIT_TABLE,
+        settings.VAULT_CLIENTS_TABLE,
+        settings.VAULT_KEYS_TABLE,
+        settings.VAULT_INDEX_TABLE,
+    )
     for table in tables:
         done.append(_replicate_table(table, replica_region))
     done.append(_enable_ttl(settings.VAULT_TABLE, replica_region))
     done.append(_enable_ttl(settings.VAULT_INDEX_TABLE, replica_region))
-    for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE, settings.VAULT_INDEX_TABLE):
+    for table in (
+        settings.VAULT_TABLE,
+        settings.VAULT_AUDIT_TABLE,
+        settings.VAULT_KEYS_TABLE,
+        settings.VAULT_INDEX_TABLE,
+    ):
         done.append(_enable_pitr(table, replica_region))
+    # The other region's first version, written here and replicated there. Only
+    # vault_bootstrap creates a version 0 (rotate_keys refuses without one), so no
+    # write in the other region can race it; later versions are that region's own.
+    done.append(keystore.ensure_first_version(code=code))
     done.extend(_replicate_key(key, replica_region))
     return done
 

@@ -196,6 +196,17 @@ def scan(table: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
     return _pages("scan", TableName=table, **kwargs)
 
 
+def scan_page(
+    table: str, start_after: dict[str, Any] | None = None, limit: int = 100
+) -> tuple[list[dict[str, Any]], Any]:
+    """One consistent page of a Scan and the key to continue after (None at the end)."""
+    kwargs: dict[str, Any] = {"TableName": table, "Limit": limit, "ConsistentRead": True}
+    if start_after:
+        kwargs["ExclusiveStartKey"] = start_after
+    response = _call(_client().scan, **kwargs)
+    return list(response.get("Items", [])), response.get("LastEvaluatedKey")
+
+
 def count(table: str) -> int:
     response = _call(_client().scan, TableName=table, Select="COUNT")
     return int(response["Count"])

@@ -73,7 +73,7 @@ class AuditUnavailable(Unavailable):
 class Throttled(VaultError):
     code = "throttled"
     status = 429
-    outcome = "throttled"
+    outcome = "denied"
     message = "Too many requests; slow down."
     retry_after = 60
 

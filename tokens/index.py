@@ -70,9 +70,11 @@ def puts(rows: Iterable[Row], token_id: str, expires_at: int, now: int) -> list[
         if row.sk == UNIQUE:
             writes.append(
                 dynamo.put(
-                    settings.VAULT_INDEX_TABLE, item,
+                    settings.VAULT_INDEX_TABLE,
+                    item,
                     "attribute_not_exists(fp) OR #ttl <= :now OR tokenId = :token",
-                    {"#ttl": "TTL"}, {":now": {"N": str(now)}, ":token": {"S": token_id}},
+                    {"#ttl": "TTL"},
+                    {":now": {"N": str(now)}, ":token": {"S": token_id}},
                 )  # fmt: skip
             )
         else:

@@ -52,3 +52,16 @@ def ping() -> None:
     """Raise Unavailable unless the table answers."""
     if dynamo.describe_table(settings.VAULT_TABLE) is None:
         raise aws.unavailable("DynamoDB")
+
+
+def scan_page(
+    start_after: dict[str, Any] | None = None, limit: int = 100
+) -> tuple[list[dict[str, Any]], Any]:
+    """One page of raw items and the key to continue after (None at the end): for re-keying."""
+    return dynamo.scan_page(settings.VAULT_TABLE, start_after, limit)
+
+
+def approximate_count() -> int:
+    """DynamoDB's item count (refreshed about every six hours): for progress bars only."""
+    table = dynamo.describe_table(settings.VAULT_TABLE)
+    return int((table or {}).get("ItemCount", 0))

@@ -25,7 +25,20 @@ from typing import Any
 from django.conf import settings
 
 from monitoring import metrics
-from tokens import aliases, audit, aws, budget, crypto, dynamo, fieldtypes, fingerprints, index, ratelimit, storage, validation
+from tokens import (
+    aliases,
+    audit,
+    aws,
+    budget,
+    crypto,
+    dynamo,
+    fieldtypes,
+    fingerprints,
+    index,
+    ratelimit,
+    storage,
+    validation,
+)
 from tokens.actors import Actor, RequestContext
 from tokens.errors import (
     AuditUnavailable,
@@ -61,6 +74,8 @@ class IndexTaken(Exception):
     def __init__(self, row: dict[str, Any]) -> None:
         super().__init__("index row taken")
         self.row = row
+
+
 MALFORMED = "(malformed)"
 
 
@@ -248,7 +263,12 @@ def new_token_id() -> str:
 
 
 def tokenize(
-    actor: Actor, ctx: RequestContext, data: object, *, deduplicate: object = False, alias_formats: object = None
+    actor: Actor,
+    ctx: RequestContext,
+    data: object,
+    *,
+    deduplicate: object = False,
+    alias_formats: object = None,
 ) -> TokenInfo:
     """Encrypt `data` ({field: value, ..., optional "TTL"}) into a new token.
 
@@ -274,7 +294,10 @@ def tokenize(
                 op.audit(detail="deduplicated")
                 return twin
         op.token_id = new_token_id()
-        rows = [index.Row.per_token(fingerprints.of_field(n, v, version), now, op.token_id) for n, v in fields.items()]
+        rows = [
+            index.Row.per_token(fingerprints.of_field(n, v, version), now, op.token_id)
+            for n, v in fields.items()
+        ]
         rows.append(index.Row.per_token(record_fp, now, op.token_id))
         if deduplicate:
             rows.append(claim)
@@ -289,7 +312,9 @@ def tokenize(
                 **index.attribute(all_rows),
             }
             try:
-                op.commit(storage.new(crypto.seal(item)), rows=index.puts(all_rows, op.token_id, expires_at, now))
+                op.commit(
+                    storage.new(crypto.seal(item)), rows=index.puts(all_rows, op.token_id, expires_at, now)
+                )
             except IndexTaken as taken:
                 if taken.row["Put"]["Item"]["fp"]["S"] == claim.fp:
                     # Another request made this record's token a moment ago: answer it.
@@ -317,7 +342,11 @@ def _draw_aliases(formats: dict[str, str], fields: dict[str, str]) -> dict[str, 
 def _twin(fields: dict[str, str], now: int, claim: index.Row) -> TokenInfo | None:
     """A live token holding exactly this record (same names, equal normalized values)."""
     holder = index.holder(claim, now)
-    found = [] if holder else index.newest([fingerprints.of_record(fields, v) for v in fingerprints.versions()], now, 1)
+    found = (
+        []
+        if holder
+        else index.newest([fingerprints.of_record(fields, v) for v in fingerprints.versions()], now, 1)
+    )
     token_id = holder or (found[0][0] if found else None)
     if token_id is None:
         return None

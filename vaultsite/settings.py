@@ -174,6 +174,19 @@ VAULT_TABLE = envstr("VAULT_TABLE", "sensitive-data")
 VAULT_AUDIT_TABLE = envstr("VAULT_AUDIT_TABLE", "vault-audit")
 # DynamoDB table the API authenticates against (a mirror of the ApiClient model).
 VAULT_CLIENTS_TABLE = envstr("VAULT_CLIENTS_TABLE", "vault-api-clients")
+# DynamoDB table holding the versioned wrapping and signing keys (the SDK's MetaStore),
+# themselves encrypted under the KMS key (a global table on AWS).
+VAULT_KEYS_TABLE = envstr("VAULT_KEYS_TABLE", "vault-keys")
+# "cached": items' keys are wrapped by a versioned key from VAULT_KEYS_TABLE, so KMS
+# is called only when a process loads a version; "kms-per-item": one KMS call per item.
+VAULT_KEY_MODE = envstr("VAULT_KEY_MODE", "cached")
+if VAULT_KEY_MODE not in ("cached", "kms-per-item"):
+    raise ImproperlyConfigured(f"VAULT_KEY_MODE must be cached or kms-per-item, got {VAULT_KEY_MODE!r}")
+# Seconds a process keeps a loaded key version before reading it (and calling KMS) again;
+# also how long a process may go on encrypting under a version after a rotation.
+VAULT_KEY_CACHE_SECONDS = envint("VAULT_KEY_CACHE_SECONDS", 300)
+if VAULT_KEY_CACHE_SECONDS < 1:
+    raise ImproperlyConfigured("VAULT_KEY_CACHE_SECONDS must be at least 1")
 # KMS key: id, ARN or alias. On AWS, the multi-Region key's ARN in this region.
 VAULT_KMS_KEY = envstr("VAULT_KMS_KEY", "alias/tokenizer")
 # A key ARN must be this region's: the encryption SDK calls KMS in the ARN's region,

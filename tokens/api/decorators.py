@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
-import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -17,9 +14,9 @@ from django.views.decorators.csrf import csrf_exempt
 
 from tokens import api_keys, audit
 from tokens.actors import ANONYMOUS, Actor, RequestContext, context_of
-from tokens.ratelimit import limiter
 from tokens.api.responses import error, from_exception, method_not_allowed
 from tokens.errors import VaultError
+from tokens.ratelimit import limiter
 
 View = Callable[..., HttpResponse]
 BODY_METHODS = ("POST", "PATCH", "PUT")
@@ -36,8 +33,6 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise DuplicateKey("a key appears twice in one JSON object")
         seen[key] = value
     return seen
-
-
 
 
 def _parse_body(request: HttpRequest) -> tuple[Any, HttpResponse | None]:

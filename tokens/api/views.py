@@ -22,7 +22,11 @@ def tokens(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[s
     if "data" not in body:
         raise validation.invalid("data", "is required")
     info = vault.tokenize(
-        actor, ctx, body["data"], deduplicate=body.get("deduplicate", False), alias_formats=body.get("aliases")
+        actor,
+        ctx,
+        body["data"],
+        deduplicate=body.get("deduplicate", False),
+        alias_formats=body.get("aliases"),
     )
     if info.deduplicated:
         return ok({"tokenId": info.token_id, "TTL": info.expires_at, "deduplicated": True})
@@ -36,16 +40,17 @@ def tokens(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[s
 def detokenize(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]) -> HttpResponse:
     validation.only_keys(body, {"tokenId", "alias", "field", "fields", "mask"})
     alias = None
+    token_id = body.get("tokenId")
     if "alias" in body or "field" in body:
-        if "tokenId" in body:
+        if token_id is not None:
             raise validation.invalid("tokenId", "give a tokenId, or an alias with its field, not both")
         alias = validation.alias_ref(body.get("alias"), body.get("field"))
         token_id = ""
-    else:
-        token_id = body.get("tokenId")
-        if not isinstance(token_id, str):
-            raise validation.invalid("tokenId", "is required and must be a string")
-    revealed = vault.detokenize(actor, ctx, token_id, body.get("fields"), body.get("mask", False), alias=alias)
+    elif not isinstance(token_id, str):
+        raise validation.invalid("tokenId", "is required and must be a string")
+    revealed = vault.detokenize(
+        actor, ctx, token_id, body.get("fields"), body.get("mask", False), alias=alias
+    )
     return ok(revealed.as_json())
 
 
