@@ -144,6 +144,7 @@ class Answer:
     status: int
     request_s: float  # the request alone, inside the process
     cpu_s: float  # CPU time of the process until it answered (less swayed by other load)
+    aws_wait_s: float  # waiting for AWS's answers (only with BENCH_TIME_AWS=1)
     maxrss_mib: float
 
 
@@ -168,7 +169,12 @@ def first_request(
                 got = json.loads(line)
                 child.wait(timeout=timeout)
                 return Answer(
-                    seconds, got["status"], got["request_s"], got["cpu_s"], got["maxrss_kib"] / 1024
+                    seconds,
+                    got["status"],
+                    got["request_s"],
+                    got["cpu_s"],
+                    got["aws_wait_s"],
+                    got["maxrss_kib"] / 1024,
                 )
         raise RuntimeError(
             f"{wsgi} {method} {path} gave no answer:\n{child.stderr.read() if child.stderr else ''}"
@@ -221,7 +227,13 @@ def cold_start(s: Setup, repeats: int) -> Section:
             ROOT, "vaultsite.wsgi", "GET", "/healthz", env=vault_env(s.endpoint, s.db)
         ),
         "tokenize": lambda: first_request(
-            ROOT, "vaultsite.wsgi", "POST", "/api/v1/tokens", SEED_BODY, vault_env(s.endpoint, s.db), auth
+            ROOT,
+            "vaultsite.wsgi",
+            "POST",
+            "/api/v1/tokens",
+            SEED_BODY,
+            vault_env(s.endpoint, s.db, BENCH_TIME_AWS="1"),
+            auth,
         ),
         "healthz (operator)": lambda: first_request(
             ROOT,
@@ -243,6 +255,7 @@ def cold_start(s: Setup, repeats: int) -> Section:
             runs[name].append(answer)
     median = {name: statistics.median(a.seconds for a in answers) for name, answers in runs.items()}
     cpu = {name: statistics.median(a.cpu_s for a in answers) for name, answers in runs.items()}
+    own = statistics.median(a.seconds - a.aws_wait_s for a in runs["tokenize"])
     rss = {name: max(a.maxrss_mib for a in answers) for name, answers in runs.items()}
     figures = [
         Figure(
@@ -256,6 +269,11 @@ def cold_start(s: Setup, repeats: int) -> Section:
             median["tokenize"] / median["bare"],
             target="≤ 2",
             note="writer function, API key and KMS on moto's server",
+        ),
+        Figure(
+            "… first tokenize, not counting the wait for the emulator's answers, vs bare",
+            own / median["bare"],
+            note="moto's server on this loaded machine answers far slower than AWS",
         ),
         Figure("… first /healthz, CPU time of the process vs bare", cpu["healthz"] / cpu["bare"]),
         Figure("… first tokenize, CPU time of the process vs bare", cpu["tokenize"] / cpu["bare"]),
