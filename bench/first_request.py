@@ -65,6 +65,15 @@ result = application(environ, lambda status, headers, exc_info=None: statuses.ap
 content = b"".join(result)
 getattr(result, "close", lambda: None)()
 answered_at = time.perf_counter()
+# BENCH_AGAIN=1: the same request once more, in the now warm process (timed alone).
+again = {}
+if os.environ.get("BENCH_AGAIN") == "1":
+    environ["wsgi.input"] = io.BytesIO(body)
+    again_at = time.perf_counter()
+    result = application(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    b"".join(result)
+    getattr(result, "close", lambda: None)()
+    again = {"again_status": int(statuses[-1].split()[0]), "again_s": time.perf_counter() - again_at}
 usage = resource.getrusage(resource.RUSAGE_SELF)
 print(
     json.dumps(
@@ -77,6 +86,7 @@ print(
             "aws_wait_s": aws_wait[0],
             "maxrss_kib": usage.ru_maxrss,
             "body": content[:200].decode("utf-8", "replace"),
+            **again,
         }
     ),
     flush=True,
