@@ -5,7 +5,9 @@ application and answer one request, then print one JSON line and exit.
 
 Imports nothing but the standard library before the project itself, so the
 process pays exactly what the project makes it pay. HTTP headers come from
-BENCH_HEADERS (JSON) in the environment.
+BENCH_HEADERS (JSON) in the environment. With BENCH_TIME_AWS=1 it also sums
+the time spent waiting for AWS's (the emulator's) answers, by timing
+botocore's Endpoint._send.
 """
 
 import io
@@ -18,6 +20,21 @@ import time
 project, wsgi_module, method, path = sys.argv[1:5]
 body = sys.argv[5].encode() if len(sys.argv) > 5 else b""
 sys.path.insert(0, project)
+
+aws_wait = [0.0]
+if os.environ.get("BENCH_TIME_AWS") == "1":
+    import botocore.endpoint
+
+    _send = botocore.endpoint.Endpoint._send
+
+    def _timed_send(self, request):
+        started = time.perf_counter()
+        try:
+            return _send(self, request)
+        finally:
+            aws_wait[0] += time.perf_counter() - started
+
+    botocore.endpoint.Endpoint._send = _timed_send
 
 loaded_at = time.perf_counter()
 application = __import__(wsgi_module, fromlist=["application"]).application
@@ -48,6 +65,15 @@ result = application(environ, lambda status, headers, exc_info=None: statuses.ap
 content = b"".join(result)
 getattr(result, "close", lambda: None)()
 answered_at = time.perf_counter()
+# BENCH_AGAIN=1: the same request once more, in the now warm process (timed alone).
+again = {}
+if os.environ.get("BENCH_AGAIN") == "1":
+    environ["wsgi.input"] = io.BytesIO(body)
+    again_at = time.perf_counter()
+    result = application(environ, lambda status, headers, exc_info=None: statuses.append(status))
+    b"".join(result)
+    getattr(result, "close", lambda: None)()
+    again = {"again_status": int(statuses[-1].split()[0]), "again_s": time.perf_counter() - again_at}
 usage = resource.getrusage(resource.RUSAGE_SELF)
 print(
     json.dumps(
@@ -57,8 +83,10 @@ print(
             "load_s": request_at - loaded_at,
             "request_s": answered_at - request_at,
             "cpu_s": usage.ru_utime + usage.ru_stime,
+            "aws_wait_s": aws_wait[0],
             "maxrss_kib": usage.ru_maxrss,
             "body": content[:200].decode("utf-8", "replace"),
+            **again,
         }
     ),
     flush=True,

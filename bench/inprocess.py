@@ -226,13 +226,24 @@ def aws_calls(b: Bench) -> Section:
             "detokenize (API)": lambda: b.api("post", "/api/v1/detokenize", {"tokenId": api_token}),
         }
         key_calls = 0
+        key_seconds = 0.0
         for name, fn in requests.items():
+            fn()  # a key verified just now: the count covers the key cache's period, as at volume
+            started = time.monotonic()
             with awscalls.counting() as calls:
                 for _ in range(b.n):
                     fn()
+            key_seconds = max(key_seconds, time.monotonic() - started)
             key_calls += calls.table(settings.VAULT_CLIENTS_TABLE)
             breakdown.append(f"| {name} | {calls.describe(per=b.n)} |")
     figures.append(
-        Figure("DynamoDB calls per API request for the API key", key_calls / (2 * b.n), unit="", target="≤ 0")
+        Figure(
+            "DynamoDB calls per API request for the API key",
+            key_calls / (2 * b.n),
+            unit="",
+            target="≤ 0",
+            note=f"{b.n} requests in {key_seconds:.0f} s after one that verified the key; "
+            f"API_KEY_CACHE_SECONDS={settings.API_KEY_CACHE_SECONDS}",
+        )
     )
     return figures, ["\n".join(["| operation | AWS calls per operation |", "|---|---|", *breakdown])]

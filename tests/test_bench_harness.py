@@ -66,5 +66,5 @@ def test_the_in_process_bench_runs_end_to_end() -> None:
         "KMS calls per tokenize",
         "DynamoDB calls per API request for the API key",
     ):
-        assert name in measured, done.stdout
+        assert any(row.startswith(name) for row in measured), done.stdout
     assert "| tokenize (direct) | " in done.stdout

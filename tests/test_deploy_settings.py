@@ -152,3 +152,16 @@ def test_each_operator_stage_schedules_the_anomaly_check_with_its_topic() -> Non
         assert topic == f"arn:aws:sns:{region}:111122223333:token-vault-alerts"
     for stage in ("syd_writer", "syd_reader", "sin_writer", "sin_reader"):
         assert "events" not in stages[stage]
+
+
+@pytest.mark.parametrize(
+    ("role", "serves_static"), [("writer", False), ("reader", False), ("operator", True)]
+)
+def test_only_functions_with_pages_serve_static_files(role: str, serves_static: bool) -> None:
+    middleware = "whitenoise.middleware.WhiteNoiseMiddleware"
+    code = f"from django.conf import settings; print({middleware!r} in settings.MIDDLEWARE)"
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "vaultsite.settings", "VAULT_FUNCTION_ROLE": role}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == str(serves_static)
