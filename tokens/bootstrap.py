@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import botocore.exceptions
 from django.conf import settings
 
 from tokens import aws
@@ -37,16 +38,34 @@ def _enable_ttl(name: str, region: str | None = None) -> str:
     return f"table {name}{where}: TTL on 'TTL' enabled"
 
 
+# Enabling PITR right after creating a table or replica can fail with this
+# until its backups are ready (minutes); then it is retried, never skipped.
+PITR_NOT_YET = "ContinuousBackupsUnavailableException"
+PITR_ATTEMPTS = 30
+
+
 def _enable_pitr(name: str, region: str | None = None) -> str:
+    """Point-in-time recovery on, or a BootstrapError: it never stays off silently."""
     ddb = aws.client("dynamodb", region)
     where = f" in {region}" if region else ""
-    try:
-        ddb.update_continuous_backups(
-            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-        )
-        return f"table {name}{where}: point-in-time recovery enabled"
-    except Exception as exc:  # not every emulator supports it
-        return f"table {name}{where}: point-in-time recovery not supported here ({type(exc).__name__})"
+    for _ in range(PITR_ATTEMPTS):
+        try:
+            backups = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+            status = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
+            if status == "ENABLED":
+                return f"table {name}{where}: point-in-time recovery on"
+            ddb.update_continuous_backups(
+                TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+            )
+            return f"table {name}{where}: point-in-time recovery enabled"
+        except botocore.exceptions.ClientError as exc:
+            if aws.error_code(exc) != PITR_NOT_YET:
+                raise BootstrapError(
+                    f"table {name}{where}: point-in-time recovery is off and could not be turned on "
+                    f"({aws.error_code(exc)})"
+                ) from None
+            time.sleep(POLL_SECONDS)
+    raise BootstrapError(f"table {name}{where}: point-in-time recovery still unavailable; run this again")
 
 
 def _key(local: bool) -> str:
@@ -113,6 +132,7 @@ def bootstrap(local: bool | None = None) -> list[str]:
                 "KeySchema": [{"AttributeName": "prefix", "KeyType": "HASH"}],
             },
         ),
+        _enable_pitr(settings.VAULT_CLIENTS_TABLE),
         _key(local),
         _republish_clients(),
     ]
@@ -154,7 +174,7 @@ def add_region(replica_region: str) -> list[str]:
     for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE, settings.VAULT_CLIENTS_TABLE):
         done.append(_replicate_table(table, replica_region))
     done.append(_enable_ttl(settings.VAULT_TABLE, replica_region))
-    for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE):
+    for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE, settings.VAULT_CLIENTS_TABLE):
         done.append(_enable_pitr(table, replica_region))
     done.extend(_replicate_key(key, replica_region))
     return done
