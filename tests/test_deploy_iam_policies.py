@@ -67,7 +67,12 @@ DETECTORS_WRITE = ("cloudwatch:PutAnomalyDetector", "*")
 # Neither supports a resource-level permission or condition key: AWS accepts only "*".
 STARS = {METRICS_READ, DETECTORS_WRITE}
 LOGS = f"arn:aws:logs:{R}:{A}:log-group:/aws/lambda/token-vault-fn"
+SECRET = f"arn:aws:secretsmanager:{R}:{A}:secret:token-vault/{{}}-??????"
 EVERY_ROLE = {
+    *{
+        ("secretsmanager:GetSecretValue", SECRET.format(n))
+        for n in ("secret-key", "api-key-pepper", "audit-hmac-key")
+    },
     ("dynamodb:PutItem", AUDIT),
     ("dynamodb:GetItem", CLIENTS),
     ("dynamodb:UpdateItem", CLIENTS),
@@ -107,6 +112,7 @@ EXPECTED = {
             )
             for t in (TABLE, AUDIT, CLIENTS)
         },
+        ("secretsmanager:GetSecretValue", SECRET.format("database")),
         # setup_monitoring
         ("sns:CreateTopic", f"arn:aws:sns:{R}:{A}:token-vault-alerts"),
         ("cloudwatch:PutMetricAlarm", ALARM.format("success")),
@@ -128,7 +134,9 @@ def test_a_policy_has_no_wildcard_and_only_known_placeholders(role: str) -> None
     assert found == ROLE_PLACEHOLDERS[role]
     for action, resource in grants(render(role, R, A, K)) - STARS:
         assert "*" not in action, action
-        assert resource != "*" and not resource.endswith(":*") or resource == LOGS + ":*", resource
+        # A secret's ARN ends in six random characters: IAM's documented pattern is "-??????".
+        resource = resource.removesuffix("-??????") if action.startswith("secretsmanager:") else resource
+        assert "*" not in resource and "?" not in resource or resource == LOGS + ":*", resource
 
 
 def test_the_only_star_resources_are_the_operators_metric_reads_and_anomaly_detectors() -> None:
@@ -343,3 +351,29 @@ def test_setup_monitoring_on_the_operator_is_granted(
         stub.assert_no_pending_responses()
     assert ("cloudwatch", "PutAnomalyDetector") in recorder.operations
     assert_granted("operator", recorder, kms_keys)
+
+
+@pytest.mark.parametrize("role", iam_recorder.ROLES)
+def test_a_cold_start_reads_only_secrets_its_role_may_read(role: str, kms_keys: dict[str, str]) -> None:
+    from vaultsite import secrets as vault_secrets
+
+    client = vault_secrets._client(R, "")
+    for name in ("secret-key", "api-key-pepper", "audit-hmac-key"):
+        client.create_secret(
+            Name=f"token-vault/{name}", SecretString=json.dumps({"current": "1", "1": "v" * 40})
+        )
+    client.create_secret(
+        Name="token-vault/database", SecretString=json.dumps({"username": "u", "password": "p"})
+    )
+    with iam_recorder.recording(kms_keys) as recorder:
+        vault_secrets.load({"VAULT_SECRETS_PREFIX": "token-vault/"}, R, "", {})
+        if role == "operator":
+            vault_secrets.database_url("token-vault/database", "db.example", R)
+    assert len(recorder.operations) == (4 if role == "operator" else 3)  # one read of each
+    assert_granted(role, recorder, kms_keys)
+    if role != "operator":  # the request path never reads the database login
+        call = iam_recorder.Call(
+            "secretsmanager:GetSecretValue",
+            f"arn:aws:secretsmanager:{R}:{iam_recorder.ACCOUNT}:secret:token-vault/database-Ab12Cd",
+        )
+        assert not iam_recorder.allows(policy_of(role, kms_keys), call)

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from tokens import aws
 from tokens.actors import Actor
+from vaultsite.secrets import FIRST_ID
 
 KEY_FORMAT = re.compile(r"^tvk_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 LAST_USED_EVERY = 60  # seconds between last-used updates for one client
@@ -26,8 +27,28 @@ def new_key() -> tuple[str, str]:
     return prefix, f"tvk_{prefix}_{secrets.token_urlsafe(32)}"
 
 
-def key_hash(key: str) -> str:
-    return hmac.new(settings.API_KEY_PEPPER.encode(), key.encode(), hashlib.sha256).hexdigest()
+# A stored hash fits 64 characters (the model's field): the 64 hex digits of
+# HMAC-SHA256 under the pepper with id "1", or "<id>$" and the digits cut to fit
+# (at least 240 bits) under a pepper made by a later rotation.
+HASH_LENGTH = 64
+
+
+def key_hash(key: str, pepper_id: str | None = None) -> str:
+    """The stored form of a key under the current pepper, or under `pepper_id` ("" if unknown)."""
+    rings = settings.VAULT_KEYRINGS
+    if pepper_id is None:
+        pepper_id, pepper = rings.current("API_KEY_PEPPER")
+    else:
+        found = rings.value("API_KEY_PEPPER", pepper_id)
+        if found is None:
+            return ""
+        pepper = found
+    digest = hmac.new(pepper.encode(), key.encode(), hashlib.sha256).hexdigest()
+    return digest if pepper_id == FIRST_ID else f"{pepper_id}${digest}"[:HASH_LENGTH]
+
+
+def pepper_of(stored: str) -> str:
+    return stored.split("$", 1)[0] if "$" in stored else FIRST_ID
 
 
 def prefix_of(key: str) -> str | None:
@@ -79,7 +100,11 @@ def authenticate(key: str) -> Actor | None:
         ).get("Item")
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
         raise aws.unavailable("DynamoDB") from None
-    if item is None or not hmac.compare_digest(item["key_hash"]["S"], key_hash(key)):
+    if item is None:
+        return None
+    stored = item["key_hash"]["S"]
+    expected = key_hash(key, pepper_of(stored))
+    if not expected or not hmac.compare_digest(stored, expected):
         return None
     if not item["active"]["BOOL"]:
         return None

@@ -1,7 +1,8 @@
 """The audit log: append-only, hash-chained records in a DynamoDB table.
 
 Each process writes its own chain (id = region + random suffix). Record n holds
-the MAC of record n-1, and every MAC is an HMAC under AUDIT_HMAC_KEY, so whoever
+the MAC of record n-1, and every MAC is an HMAC under AUDIT_HMAC_KEY (the value
+whose id the record carries in key_id, so chains survive a rotation), so whoever
 can write the table still cannot alter, delete, insert or reorder records
 without `verify_audit` noticing. The table is a DynamoDB global table, so either
 region keeps writing when the other is down. Records never hold a field value.
@@ -25,6 +26,7 @@ from django.conf import settings
 from tokens import aws
 from tokens.actors import Actor, RequestContext
 from tokens.errors import AuditUnavailable
+from vaultsite.secrets import FIRST_ID
 
 GENESIS = "0" * 64
 TEXT_FIELDS = (
@@ -50,9 +52,13 @@ def _new_chain() -> _Chain:
 
 
 def mac(record: dict[str, Any]) -> str:
+    """HMAC under the audit key the record names (key_id; "1" if it names none), "" if unknown."""
+    key = settings.VAULT_KEYRINGS.value("AUDIT_HMAC_KEY", str(record.get("key_id", FIRST_ID)))
+    if key is None:
+        return ""
     body = {k: v for k, v in record.items() if k != "mac"}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hmac.new(settings.AUDIT_HMAC_KEY.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key.encode(), canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def record(
@@ -89,7 +95,8 @@ def record(
     with _lock:
         if _chain is None:
             _chain = _new_chain()
-        entry.update(chain=_chain.id, seq=_chain.seq, prev=_chain.prev)
+        key_id, _ = settings.VAULT_KEYRINGS.current("AUDIT_HMAC_KEY")
+        entry.update(chain=_chain.id, seq=_chain.seq, prev=_chain.prev, key_id=key_id)
         entry["mac"] = mac(entry)
         try:
             aws.client("dynamodb").put_item(
@@ -212,7 +219,10 @@ def verify(records: Iterable[dict[str, Any]] | None = None) -> Verification:
             where = f"chain {chain_id} record {rec.get('seq')}"
             if rec.get("seq") != expected:
                 return Verification(False, count, len(chains), f"{where}: record {expected} is missing")
-            if not hmac.compare_digest(str(rec.get("mac", "")), mac(rec)):
+            made = mac(rec)
+            if not made:
+                return Verification(False, count, len(chains), f"{where}: made with an unknown audit key")
+            if not hmac.compare_digest(str(rec.get("mac", "")), made):
                 return Verification(False, count, len(chains), f"{where}: contents do not match its MAC")
             if rec.get("prev") != prev:
                 return Verification(
