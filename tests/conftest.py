@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from moto import mock_aws
 
-from tokens import audit, aws
+from tokens import audit, aws, vault
 from tokens.bootstrap import bootstrap
 from tokens.models import ApiClient
 
@@ -30,6 +30,7 @@ def vault_aws(settings: Any) -> Iterator[None]:
         # Built clients are kept between tests (building one costs ~0.1 s);
         # moto intercepts them whenever a mock is active.
         audit.reset_writer()
+        vault.forget_ready()
         kms = aws.client("kms")
         key_id = kms.create_key(Description="test")["KeyMetadata"]["KeyId"]
         kms.create_alias(AliasName="alias/tokenizer", TargetKeyId=key_id)

@@ -134,9 +134,20 @@ def bootstrap(local: bool | None = None) -> list[str]:
         ),
         _enable_pitr(settings.VAULT_CLIENTS_TABLE),
         _key(local),
+        _canary(),
         _republish_clients(),
     ]
     return done
+
+
+def _canary() -> str:
+    """The item every reader's /readyz opens (written once; it replicates)."""
+    from tokens import crypto, storage
+
+    if storage.get(storage.CANARY_ID) is not None:
+        return f"canary item {storage.CANARY_ID}: found"
+    storage.put_new(crypto.seal(storage.canary()))
+    return f"canary item {storage.CANARY_ID}: written"
 
 
 def _republish_clients() -> str:

@@ -11,6 +11,13 @@ from tokens import aws
 from tokens.errors import Conflict, VaultError
 
 SIGNATURE = "*amzn-ddb-map-sig*"
+# The item /readyz reads and opens. Not a token id, so no API call or page can
+# reach it; it holds no value and has no TTL.
+CANARY_ID = "vault-canary"
+
+
+def canary() -> dict[str, Any]:
+    return {"tokenId": {"S": CANARY_ID}, "canary": {"S": "ok"}}
 
 
 def _call(method: str, **kwargs: Any) -> Any:
