@@ -33,6 +33,7 @@ ENDPOINT_OF = {
     "xray": "xray",
 }
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|PEPPER|HMAC|PRIVATE|CREDENTIAL|DATABASE_URL", re.I)
+NOT_SECRETS = {"VAULT_SECRETS_PREFIX"}  # names where secrets are, not secrets
 SECRET_VALUE = re.compile(r"://[^/\s:@]+:[^/\s@]+@")  # a URL with a password in it
 
 
@@ -268,7 +269,7 @@ def secrets_in(variables: dict[str, Any]) -> list[str]:
     return sorted(
         name
         for name, value in variables.items()
-        if SECRET_NAME.search(name) or SECRET_VALUE.search(str(value))
+        if (SECRET_NAME.search(name) and name not in NOT_SECRETS) or SECRET_VALUE.search(str(value))
     )
 
 
@@ -283,7 +284,12 @@ def test_no_stage_sets_a_secret_in_an_environment_variable() -> None:
 
 
 def test_the_rule_finds_a_secret_in_an_environment_variable() -> None:
-    found = {"SECRET_KEY": "x", "VAULT_TABLE": "t", "DB": "postgres://vault:hunter2@db:5432/vault"}
+    found = {
+        "SECRET_KEY": "x",
+        "VAULT_TABLE": "t",
+        "VAULT_SECRETS_PREFIX": "token-vault/",
+        "DB": "postgres://vault:hunter2@db:5432/vault",
+    }
     assert secrets_in(found) == ["DB", "SECRET_KEY"]
 
 
