@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 
+from monitoring import aws as monitoring_aws
 from tests import iam_recorder
 from tests.conftest import fresh_client, make_api
 from tests.lambda_events import apigw_v1, load_stage, response_json
@@ -60,6 +61,7 @@ TABLE = f"arn:aws:dynamodb:{R}:{A}:table/sensitive-data"
 AUDIT = f"arn:aws:dynamodb:{R}:{A}:table/vault-audit"
 AUDIT_INDEX = f"{AUDIT}/index/by_day"
 CLIENTS = f"arn:aws:dynamodb:{R}:{A}:table/vault-api-clients"
+ALERT_STATE = f"arn:aws:dynamodb:{R}:{A}:table/vault-alert-state"
 KEY = f"arn:aws:kms:{R}:{A}:key/{K}"
 ALARM = f"arn:aws:cloudwatch:{R}:{A}:alarm:token-vault-SYD-detokenize-{{}}-anomaly"
 METRICS_READ = ("cloudwatch:GetMetricData", "*")
@@ -110,8 +112,10 @@ EXPECTED = {
                 "dynamodb:DescribeTimeToLive",
                 "dynamodb:DescribeContinuousBackups",
             )
-            for t in (TABLE, AUDIT, CLIENTS)
+            for t in (TABLE, AUDIT, CLIENTS, ALERT_STATE)
         },
+        ("dynamodb:GetItem", ALERT_STATE),
+        ("dynamodb:UpdateItem", ALERT_STATE),
         ("secretsmanager:GetSecretValue", SECRET.format("database")),
         # setup_monitoring
         ("sns:CreateTopic", f"arn:aws:sns:{R}:{A}:token-vault-alerts"),
@@ -301,6 +305,7 @@ def test_every_api_and_page_path_of_the_operator_is_granted(
         }
         assert page.post("/clients", revoke).status_code == 200
         assert page.get("/").status_code == 200
+        assert page.get("/monitoring/").status_code == 200
         assert http(fn, "DELETE", f"/api/v1/tokens/{token}", None, key)["statusCode"] == 204
     index = AUDIT_INDEX.replace(A, iam_recorder.ACCOUNT)
     assert any(c.action == "dynamodb:Query" and c.resource == index for c in recorder.calls)
@@ -334,7 +339,6 @@ def test_setup_monitoring_on_the_operator_is_granted(
 ) -> None:
     # moto lacks PutAnomalyDetector: CloudWatch is stubbed at the client (the
     # recorder still sees each call); SNS is moto's.
-    from monitoring import aws as monitoring_aws
     from monitoring.catalog import ALERTING
 
     cloudwatch = monitoring_aws.client("cloudwatch", R)
@@ -377,3 +381,20 @@ def test_a_cold_start_reads_only_secrets_its_role_may_read(role: str, kms_keys: 
             f"arn:aws:secretsmanager:{R}:{iam_recorder.ACCOUNT}:secret:token-vault/database-Ab12Cd",
         )
         assert not iam_recorder.allows(policy_of(role, kms_keys), call)
+
+
+def test_an_alert_sent_by_the_operator_schedule_is_granted(
+    db: Any, settings: Any, tmp_path: Path, kms_keys: dict[str, str]
+) -> None:
+    from monitoring import simulator, store
+
+    topic = monitoring_aws.client("sns", R).create_topic(Name="token-vault-alerts")["TopicArn"]
+    settings.ALERTS_SNS_TOPIC_ARN = topic
+    simulator.backfill("SYD", 6)
+    minute = int(time.time()) // 60 * 60 - 60
+    store.add("SYD", "detokenize", "not_found", minute, 100, 100.0)
+    with iam_recorder.recording(kms_keys) as recorder, load_stage("syd_operator", tmp_path, settings) as fn:
+        settings.METRICS_SINK = "db"  # the anomaly comes from the local store here
+        lambda_handler(CHECK_ANOMALIES, fn.context())
+    assert ("sns", "Publish") in recorder.operations and ("dynamodb", "UpdateItem") in recorder.operations
+    assert_granted("operator", recorder, kms_keys)

@@ -133,6 +133,14 @@ def bootstrap(local: bool | None = None) -> list[str]:
             },
         ),
         _enable_pitr(settings.VAULT_CLIENTS_TABLE),
+        _create_table(
+            settings.VAULT_ALERT_STATE_TABLE,
+            {
+                "AttributeDefinitions": [{"AttributeName": "key", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "key", "KeyType": "HASH"}],
+            },
+        ),
+        _enable_pitr(settings.VAULT_ALERT_STATE_TABLE),
         _key(local),
         _canary(),
         _republish_clients(),
