@@ -301,3 +301,34 @@ def test_no_template_puts_a_secret_in_a_function_or_a_literal_password() -> None
         for line in text.splitlines():
             if "Password" in line and ":" in line:
                 assert "{{resolve:secretsmanager:" in line or "Password:" not in line.split("#")[0], line
+
+
+# --- the audit log's independent, write-once copy ------------------------------------------
+
+
+def test_every_audit_replica_streams_its_changes_to_the_copy() -> None:
+    audit_table = template("data.yaml")["Resources"]["AuditTable"]["Properties"]
+    streams = [r.get("KinesisStreamSpecification", {}).get("StreamArn") for r in audit_table["Replicas"]]
+    assert streams == [{"Ref": "HomeAuditChangesArn"}, {"Ref": "ReplicaAuditChangesArn"}]
+
+
+def test_the_copy_cannot_be_deleted_or_overwritten_before_its_retention() -> None:
+    (bucket,) = resources("audit-copy.yaml", "AWS::S3::Bucket").values()
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain"
+    assert props["ObjectLockEnabled"] is True and props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]["Mode"] == "COMPLIANCE"
+
+
+def test_the_copy_is_written_by_firehose_only_and_never_deleted_by_it() -> None:
+    (role,) = resources("audit-copy.yaml", "AWS::IAM::Role").values()
+    trusted = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert [s["Principal"] for s in trusted] == [{"Service": "firehose.amazonaws.com"}]
+    statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    actions = {
+        a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert {"s3:PutObject", "kms:Decrypt", "kinesis:GetRecords"} <= actions
+    assert not {a for a in actions if "Delete" in a or a.endswith("*")}
+    for name in ("writer.json", "reader.json", "operator.json"):
+        assert "s3:" not in (iam_recorder.IAM / name).read_text()

@@ -12,6 +12,7 @@ hash or record without one was made with.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -72,7 +73,9 @@ def from_env(value: str) -> Keyring:
     return Keyring(current=FIRST_ID, values={FIRST_ID: value})
 
 
+@functools.lru_cache(maxsize=4)
 def _client(region: str, endpoint: str) -> Any:
+    """One client per region and endpoint: a cold start reads three or four secrets."""
     import boto3
     import botocore.config
 
