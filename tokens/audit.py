@@ -15,7 +15,7 @@ import hmac
 import json
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -206,30 +206,70 @@ class Verification:
     problem: str = ""  # the first broken link, in words
 
 
-def verify(records: Iterable[dict[str, Any]] | None = None) -> Verification:
-    """Check every chain: MACs, links and sequence numbers without gaps."""
-    chains: dict[str, list[dict[str, Any]]] = {}
-    count = 0
-    for rec in all_records() if records is None else records:
-        chains.setdefault(str(rec.get("chain")), []).append(rec)
-        count += 1
-    for chain_id in sorted(chains):
+def chain_ids() -> list[str]:
+    """Every chain's id: a scan of the partition key only, so memory grows with
+    the number of chains (one per process lifetime), not of records."""
+    ids = {
+        str(item["chain"])
+        for item in _pages(
+            "scan",
+            TableName=settings.VAULT_AUDIT_TABLE,
+            ProjectionExpression="#c",
+            ExpressionAttributeNames={"#c": "chain"},
+        )
+    }
+    return sorted(ids)
+
+
+def chain_records(chain_id: str) -> Iterator[dict[str, Any]]:
+    """One chain's records in order, a page at a time."""
+    return _pages(
+        "query",
+        TableName=settings.VAULT_AUDIT_TABLE,
+        KeyConditionExpression="#c = :c",
+        ExpressionAttributeNames={"#c": "chain"},
+        ExpressionAttributeValues={":c": {"S": chain_id}},
+        ConsistentRead=True,
+    )
+
+
+def verify(
+    records: Iterable[dict[str, Any]] | None = None, progress: Callable[[int, int], None] | None = None
+) -> Verification:
+    """Check every chain: MACs, links and sequence numbers without gaps.
+
+    From the table, chain by chain, holding one page and one chain's last MAC at
+    a time; `progress(records, chains)` is told after each chain.
+    """
+    if records is None:
+        chains: Iterable[tuple[str, Iterable[dict[str, Any]]]] = (
+            (chain_id, chain_records(chain_id)) for chain_id in chain_ids()
+        )
+    else:
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for rec in records:
+            grouped.setdefault(str(rec.get("chain")), []).append(rec)
+        chains = ((c, sorted(grouped[c], key=lambda r: r.get("seq", -1))) for c in sorted(grouped))
+    count = done = 0
+    for chain_id, chain in chains:
+        done += 1
         prev = GENESIS
-        for expected, rec in enumerate(sorted(chains[chain_id], key=lambda r: r.get("seq", -1))):
+        for expected, rec in enumerate(chain):
+            count += 1
             where = f"chain {chain_id} record {rec.get('seq')}"
             if rec.get("seq") != expected:
-                return Verification(False, count, len(chains), f"{where}: record {expected} is missing")
+                return Verification(False, count, done, f"{where}: record {expected} is missing")
             made = mac(rec)
             if not made:
-                return Verification(False, count, len(chains), f"{where}: made with an unknown audit key")
+                return Verification(False, count, done, f"{where}: made with an unknown audit key")
             if not hmac.compare_digest(str(rec.get("mac", "")), made):
-                return Verification(False, count, len(chains), f"{where}: contents do not match its MAC")
+                return Verification(False, count, done, f"{where}: contents do not match its MAC")
             if rec.get("prev") != prev:
-                return Verification(
-                    False, count, len(chains), f"{where}: does not link to record {expected - 1}"
-                )
+                return Verification(False, count, done, f"{where}: does not link to record {expected - 1}")
             prev = rec["mac"]
-    return Verification(True, count, len(chains))
+        if progress is not None:
+            progress(count, done)
+    return Verification(True, count, done)
 
 
 def reset_writer() -> None:
