@@ -187,7 +187,13 @@ class Recorder:
             return _dynamodb(op, params, region)
         if service == "kms":
             resource = "*" if op in ("CreateKey", "ListKeys", "ListAliases") else self._key(params, region)
-            return [Call(f"kms:{op}", resource)]
+            context = tuple(
+                sorted(
+                    (f"kms:EncryptionContext:{k}", (str(v),))
+                    for k, v in params.get("EncryptionContext", {}).items()
+                )
+            )
+            return [Call(f"kms:{op}", resource, context)]
         if service == "cloudwatch":
             alarm = f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{{}}"
             if op == "PutMetricAlarm":

@@ -17,7 +17,7 @@ from monitoring import aws as monitoring_aws
 from tests import iam_recorder
 from tests.conftest import fresh_client, make_api
 from tests.lambda_events import apigw_v1, load_stage, response_json
-from tokens import aws
+from tokens import aws, crypto
 from tokens.models import ApiClient
 from vaultsite.lambda_handler import MANAGE_COMMANDS, lambda_handler
 
@@ -45,9 +45,11 @@ def grants(policy: dict[str, Any]) -> set[tuple[str, str]]:
     pairs: set[tuple[str, str]] = set()
     for statement in policy["Statement"]:
         assert statement["Effect"] == "Allow"
-        # Only the last-used update is narrowed by a condition (checked below).
+        # Only the last-used update and the writer's key-store unwrap are narrowed
+        # by a condition (checked below).
         keys = {"Sid", "Effect", "Action", "Resource"}
-        assert set(statement) == (keys | {"Condition"} if statement["Sid"] == "ApiClientsLastUsed" else keys)
+        conditioned = statement["Sid"] in ("ApiClientsLastUsed", "KeyStoreUnwrap")
+        assert set(statement) == (keys | {"Condition"} if conditioned else keys)
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         resources = (
             statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
@@ -61,6 +63,7 @@ TABLE = f"arn:aws:dynamodb:{R}:{A}:table/sensitive-data"
 AUDIT = f"arn:aws:dynamodb:{R}:{A}:table/vault-audit"
 AUDIT_INDEX = f"{AUDIT}/index/by_day"
 CLIENTS = f"arn:aws:dynamodb:{R}:{A}:table/vault-api-clients"
+KEYS = f"arn:aws:dynamodb:{R}:{A}:table/vault-keys"
 ALERT_STATE = f"arn:aws:dynamodb:{R}:{A}:table/vault-alert-state"
 KEY = f"arn:aws:kms:{R}:{A}:key/{K}"
 ALARM = f"arn:aws:cloudwatch:{R}:{A}:alarm:token-vault-SYD-detokenize-{{}}-anomaly"
@@ -87,13 +90,24 @@ EVERY_ROLE = {
     },
 }
 EXPECTED = {
-    "writer": EVERY_ROLE | {("dynamodb:PutItem", TABLE), ("kms:GenerateDataKey", KEY)},
-    "reader": EVERY_ROLE | {("dynamodb:GetItem", TABLE), ("kms:Decrypt", KEY)},
+    "writer": EVERY_ROLE
+    | {
+        ("dynamodb:PutItem", TABLE),
+        ("kms:GenerateDataKey", KEY),
+        ("dynamodb:GetItem", KEYS),
+        ("dynamodb:Query", KEYS),
+        ("kms:Decrypt", KEY),  # of key-store items only: see the test below
+    },
+    "reader": EVERY_ROLE | {("dynamodb:GetItem", TABLE), ("kms:Decrypt", KEY), ("dynamodb:GetItem", KEYS)},
     "operator": EVERY_ROLE
     | {
         ("dynamodb:GetItem", TABLE),
         ("dynamodb:PutItem", TABLE),
         ("dynamodb:DeleteItem", TABLE),
+        ("dynamodb:Scan", TABLE),
+        ("dynamodb:GetItem", KEYS),
+        ("dynamodb:Query", KEYS),
+        ("dynamodb:PutItem", KEYS),
         ("kms:Decrypt", KEY),
         ("kms:GenerateDataKey", KEY),
         ("dynamodb:Query", AUDIT),
@@ -170,8 +184,19 @@ def test_only_the_operator_may_publish_api_clients() -> None:
 
 def test_a_writer_cannot_read_and_a_reader_cannot_write() -> None:
     writer, reader = grants(render("writer", R, A, K)), grants(render("reader", R, A, K))
-    assert ("dynamodb:GetItem", TABLE) not in writer and ("kms:Decrypt", KEY) not in writer
+    assert ("dynamodb:GetItem", TABLE) not in writer
     assert ("dynamodb:PutItem", TABLE) not in reader and ("kms:GenerateDataKey", KEY) not in reader
+    assert not {pair for pair in reader if pair[1] == KEYS} - {("dynamodb:GetItem", KEYS)}
+
+
+def test_a_writer_may_decrypt_only_key_store_items() -> None:
+    policy = json.loads((IAM / "writer.json").read_text())
+    decrypts = [s for s in policy["Statement"] if "kms:Decrypt" in s["Action"]]
+    assert [s["Sid"] for s in decrypts] == ["KeyStoreUnwrap"]
+    # The SDK puts the table's name in the KMS encryption context of what it encrypts.
+    assert decrypts[0]["Condition"] == {
+        "StringEquals": {"kms:EncryptionContext:*aws-kms-table*": "vault-keys"}
+    }
 
 
 def test_the_roles_trust_only_lambda() -> None:
@@ -231,9 +256,14 @@ def http(stage: Any, method: str, path: str, body: Any = None, key: str | None =
     return dict(lambda_handler(apigw_v1(stage.stage, method, path, body, key), stage.context()))
 
 
+@pytest.mark.parametrize(
+    ("mode", "kms_call"), [("cached", "kms:Decrypt"), ("kms-per-item", "kms:GenerateDataKey")]
+)
 def test_every_path_of_the_writer_is_granted(
-    db: Any, settings: Any, tmp_path: Path, kms_keys: dict[str, str]
+    db: Any, settings: Any, tmp_path: Path, kms_keys: dict[str, str], mode: str, kms_call: str
 ) -> None:
+    settings.VAULT_KEY_MODE = mode
+    crypto.reset()
     key = make_api(["tokenize"], "w").key
     with iam_recorder.recording(kms_keys) as recorder, load_stage("syd_writer", tmp_path, settings) as fn:
         assert http(fn, "POST", "/api/v1/tokens", {"data": {"pan": "4111"}}, key)["statusCode"] == 201
@@ -249,7 +279,7 @@ def test_every_path_of_the_writer_is_granted(
         assert lambda_handler(KEEP_WARM, fn.context()) is None
         assert "tokenId" in lambda_handler({"data": {"pan": "4111"}}, fn.context())
         assert "error" in lambda_handler({"tokenId": "TKN-SYD-x"}, fn.context())  # not a writer's
-    assert iam_recorder.Call("kms:GenerateDataKey", kms_keys["default"]) in recorder.calls
+    assert any(c.action == kms_call and c.resource == kms_keys["default"] for c in recorder.calls)
     assert_granted("writer", recorder, kms_keys)
 
 
@@ -259,6 +289,7 @@ def test_every_path_of_the_reader_is_granted(
     token = make_api(["tokenize"], "w").tokenize({"pan": "4111"})
     key = make_api(["detokenize", "metadata"], "r").key
     settings.VAULT_REPLICATION_WAIT = 0.05
+    crypto.reset()  # the reader is another process: it loads the key version itself
     elsewhere = "TKN-SIN-00000000-0000-4000-8000-000000000000"
     with iam_recorder.recording(kms_keys) as recorder, load_stage("syd_reader", tmp_path, settings) as fn:
         assert http(fn, "POST", "/api/v1/detokenize", {"tokenId": token}, key)["statusCode"] == 200
@@ -269,7 +300,7 @@ def test_every_path_of_the_reader_is_granted(
         assert lambda_handler({**KEEP_WARM, "resources": [KEEP_WARM["resources"][0]]}, fn.context()) is None
         assert lambda_handler({"tokenId": token}, fn.context())["pan"] == "4111"
         assert "error" in lambda_handler({"data": {"pan": "1"}}, fn.context())  # not a reader's
-    assert iam_recorder.Call("kms:Decrypt", kms_keys["default"]) in recorder.calls
+    assert any(c.action == "kms:Decrypt" and c.resource == kms_keys["default"] for c in recorder.calls)
     assert_granted("reader", recorder, kms_keys)
 
 
