@@ -115,7 +115,12 @@ def _attributes(params: dict[str, Any]) -> tuple[str, ...]:
     names = set(params.get("Key", {})) | set(params.get("Item", {}))
     aliases = params.get("ExpressionAttributeNames", {})
     for key in _EXPRESSIONS:
-        text = re.sub(r":\w+", " ", params.get(key, ""))
+        expression = params.get(key, "")
+        if not isinstance(expression, str):
+            # A boto3 resource's condition object, built into text after this point:
+            # its names are not known here (no statement narrows those calls).
+            continue
+        text = re.sub(r":\w+", " ", expression)
         for word in _NAME.findall(text):
             if word.startswith("#"):
                 names.add(aliases[word])

@@ -126,7 +126,7 @@ EXPECTED = {
                 "dynamodb:DescribeTimeToLive",
                 "dynamodb:DescribeContinuousBackups",
             )
-            for t in (TABLE, AUDIT, CLIENTS, ALERT_STATE)
+            for t in (TABLE, AUDIT, CLIENTS, ALERT_STATE, KEYS)
         },
         ("dynamodb:GetItem", ALERT_STATE),
         ("dynamodb:UpdateItem", ALERT_STATE),

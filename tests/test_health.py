@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from tests.role_urls import RoleUrls
-from tokens import aws, vault
+from tokens import aws, crypto, vault
 
 
 def test_healthz_needs_no_dependency(db: Any) -> None:
@@ -42,9 +42,12 @@ def test_readyz_turns_red_with_a_disabled_key(db: Any, settings: Any, role: str)
     assert response.json()["error"]["code"] == "unavailable" and response["Retry-After"]
 
 
-@pytest.mark.parametrize("operation", ["decrypt", "generate_data_key"])
+@pytest.mark.parametrize(
+    ("operation", "role", "mode"),
+    [("decrypt", "reader", "cached"), ("generate_data_key", "writer", "kms-per-item")],
+)
 def test_readyz_turns_red_when_the_role_may_not_use_the_key(
-    db: Any, settings: Any, operation: str, monkeypatch: pytest.MonkeyPatch
+    db: Any, settings: Any, operation: str, role: str, mode: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kms = aws.client("kms")
     denied = botocore.exceptions.ClientError(
@@ -55,8 +58,10 @@ def test_readyz_turns_red_when_the_role_may_not_use_the_key(
         raise denied
 
     monkeypatch.setattr(kms, operation, refuse)
-    settings.VAULT_FUNCTION_ROLE = "reader" if operation == "decrypt" else "writer"
-    settings.ROOT_URLCONF = RoleUrls(settings.VAULT_FUNCTION_ROLE)
+    settings.VAULT_KEY_MODE = mode
+    crypto.reset()  # a fresh process: it loads its key version (cached mode) through KMS
+    settings.VAULT_FUNCTION_ROLE = role
+    settings.ROOT_URLCONF = RoleUrls(role)
     assert Client().get("/readyz").status_code == 503
 
 
@@ -78,7 +83,7 @@ def test_a_green_readyz_is_kept_a_few_seconds_then_checked_again(
     assert aws_calls.calls == []
     time_machine.shift(2)
     assert Client().get("/readyz").status_code == 200
-    assert aws_calls.count("kms", "Decrypt") == 1
+    assert aws_calls.count("kms", "DescribeKey") == 1 and aws_calls.count("dynamodb", "GetItem") == 1
 
 
 def test_the_canary_cannot_be_read_through_the_api(full_api: Any) -> None:
