@@ -2,8 +2,8 @@
 
 At most one alert per metric and region per MONITORING_ALERT_SUPPRESS_SECONDS,
 however many processes run the check: the right to send is claimed with one
-conditional UPDATE on a shared row. Messages carry counts and times only:
-never a token id, a caller or a value.
+conditional update in the region's own DynamoDB table (tokens.alert_state).
+Messages carry counts and times only: never a token id, a caller or a value.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Q
 
 from monitoring import app_settings, aws, sources
 from monitoring.charts import utc_minute
-from monitoring.models import AlertState
+from tokens import alert_state
+from tokens.errors import VaultError
 
 log = logging.getLogger(__name__)
 
@@ -61,31 +60,13 @@ def message(finding: Finding, title: str) -> tuple[str, str]:
     return subject[:100], body
 
 
-def claim(key: str, minute: int, now: int) -> tuple[int | None, int | None] | None:
+def claim(key: str, minute: int, now: int) -> alert_state.Before | None:
     """Take the right to alert about `minute` for `key`; None if suppressed or already sent.
 
-    Returns what the row held before, so a failed send can give the right back.
+    Returns what the state held before, so a failed send can give the right back.
     """
-    try:
-        with transaction.atomic():
-            AlertState.objects.get_or_create(key=key)
-    except IntegrityError:
-        pass  # another process created it first
-    before = AlertState.objects.filter(key=key).values_list("last_sent", "last_point").first()
     quiet_since = now - int(app_settings.get("MONITORING_ALERT_SUPPRESS_SECONDS"))
-    won = (
-        AlertState.objects.filter(key=key)
-        .filter(Q(last_sent__isnull=True) | Q(last_sent__lte=quiet_since))
-        .filter(Q(last_point__isnull=True) | Q(last_point__lt=minute))
-        .update(last_sent=now, last_point=minute)
-    )
-    return (before or (None, None)) if won else None
-
-
-def _give_back(key: str, now: int, minute: int, before: tuple[int | None, int | None]) -> None:
-    AlertState.objects.filter(key=key, last_sent=now, last_point=minute).update(
-        last_sent=before[0], last_point=before[1]
-    )
+    return alert_state.claim(key, minute, now, quiet_since)
 
 
 def check(region: str | None = None, now: float | None = None) -> list[Finding]:
@@ -115,14 +96,18 @@ def _deliver(finding: Finding, title: str, topic: str, now: int) -> Finding:
     if not topic:
         return _with(finding, note="ALERTS_SNS_TOPIC_ARN is not set; nothing sent")
     key = f"{finding.region}:{finding.key}"
-    before = claim(key, finding.minute, now)
+    try:
+        before = claim(key, finding.minute, now)
+    except VaultError as exc:
+        log.error("alert for %s not sent: %s", key, exc.message)
+        return _with(finding, note=exc.message)
     if before is None:
         return _with(finding, note="suppressed: alerted recently")
     subject, body = message(finding, title)
     try:
         aws.publish(topic, subject, body)
     except aws.MonitoringUnavailable as exc:
-        _give_back(key, now, finding.minute, before)
+        alert_state.give_back(key, now, finding.minute, before)
         log.error("alert for %s not sent: %s", key, exc)
         return _with(finding, note=str(exc))
     log.warning("alert sent: %s", subject)

@@ -10,9 +10,10 @@ from typing import Any
 from django.conf import settings
 
 from monitoring import app_settings, aws, charts, detector, sources, store
-from monitoring.catalog import DEFAULT_RANGE, RANGES
+from monitoring.catalog import ALERTING, DEFAULT_RANGE, RANGES
 from monitoring.metrics import OPERATIONS, OUTCOMES
-from monitoring.models import AlertState
+from tokens import alert_state
+from tokens.errors import VaultError
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,8 @@ def _totals_table(totals: dict[tuple[str, str], int]) -> list[dict[str, object]]
 
 def _last_alerts(region: str) -> dict[str, datetime]:
     prefix = f"{region}:"
-    sent = AlertState.objects.filter(key__startswith=prefix, last_sent__isnull=False)
-    return {
-        key.removeprefix(prefix): datetime.fromtimestamp(when, tz=UTC)
-        for key, when in sent.values_list("key", "last_sent")
-        if when is not None
-    }
+    try:
+        sent = alert_state.last_sent([prefix + metric.key for metric in ALERTING])
+    except VaultError:
+        return {}  # the page still shows the charts
+    return {key.removeprefix(prefix): datetime.fromtimestamp(when, tz=UTC) for key, when in sent.items()}

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from moto import mock_aws
 
-from tokens import api_keys, audit, aws, crypto
+from tokens import api_keys, audit, aws, crypto, vault
 from tokens.bootstrap import bootstrap
 from tokens.models import ApiClient
 
@@ -33,6 +33,7 @@ def vault_aws(settings: Any) -> Iterator[None]:
         # Built clients are kept between tests (building one costs ~0.1 s);
         # moto intercepts them whenever a mock is active.
         audit.reset_writer()
+        vault.forget_ready()
         crypto.reset()  # key versions loaded in an earlier test's emulator
         kms = aws.client("kms")
         key_id = kms.create_key(Description="test")["KeyMetadata"]["KeyId"]

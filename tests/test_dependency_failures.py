@@ -45,7 +45,14 @@ def fail(
 
 
 def data_items() -> int:
-    return int(aws.client("dynamodb").scan(TableName=settings.VAULT_TABLE, Select="COUNT")["Count"])
+    # Tokens only: not the canary item vault_bootstrap writes for /readyz.
+    scan = aws.client("dynamodb").scan(
+        TableName=settings.VAULT_TABLE,
+        Select="COUNT",
+        FilterExpression="begins_with(tokenId, :t)",
+        ExpressionAttributeValues={":t": {"S": "TKN-"}},
+    )
+    return int(scan["Count"])
 
 
 def on_table(name: str) -> Callable[[dict[str, Any]], bool]:

@@ -61,7 +61,12 @@ def expect_replica_settings(replica: Stubber, ttl: str) -> None:
                     "TimeToLiveSpecification": {"Enabled": True, "AttributeName": "TTL"},
                 },
             )
-    for name in ("sensitive-data", "vault-audit", "vault-keys", "vault-index"):
+    for name in TABLES:
+        replica.add_response(
+            "describe_continuous_backups",
+            {"ContinuousBackupsDescription": {"ContinuousBackupsStatus": "DISABLED"}},
+            {"TableName": name},
+        )
         replica.add_response(
             "update_continuous_backups",
             {"ContinuousBackupsDescription": {"ContinuousBackupsStatus": "ENABLED"}},
@@ -172,3 +177,30 @@ def test_replicas_are_refused_against_the_local_emulator(settings: Any) -> None:
     settings.AWS_ENDPOINT_URL = "http://127.0.0.1:5000"
     with pytest.raises(BootstrapError, match="local emulator"):
         add_region(SIN)
+
+
+def test_point_in_time_recovery_is_retried_until_backups_are_ready(
+    stubs: tuple[Stubber, Stubber],
+) -> None:
+    _, replica = stubs
+    disabled = {"ContinuousBackupsDescription": {"ContinuousBackupsStatus": "DISABLED"}}
+    replica.add_response("describe_continuous_backups", disabled, {"TableName": "vault-audit"})
+    replica.add_client_error("update_continuous_backups", "ContinuousBackupsUnavailableException")
+    replica.add_response("describe_continuous_backups", disabled, {"TableName": "vault-audit"})
+    replica.add_response("update_continuous_backups", disabled)
+    assert bootstrap._enable_pitr("vault-audit", SIN) == (
+        f"table vault-audit in {SIN}: point-in-time recovery enabled"
+    )
+
+
+def test_point_in_time_recovery_that_cannot_be_enabled_stops_the_bootstrap(
+    stubs: tuple[Stubber, Stubber],
+) -> None:
+    _, replica = stubs
+    replica.add_client_error("describe_continuous_backups", "AccessDeniedException")
+    with pytest.raises(BootstrapError) as caught:
+        bootstrap._enable_pitr("vault-audit", SIN)
+    assert str(caught.value) == (
+        f"table vault-audit in {SIN}: point-in-time recovery is off and could not be turned on "
+        "(AccessDeniedException)"
+    )

@@ -6,19 +6,20 @@ from __future__ import annotations
 import json
 import string
 import time
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from io import StringIO
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.management import call_command
+from botocore.stub import Stubber
 
-from tests.conftest import make_api
-from tests.role_urls import RoleUrls
-from tokens import audit, aws, crypto
+from monitoring import aws as monitoring_aws
+from tests import iam_recorder
+from tests.conftest import fresh_client, make_api
+from tests.lambda_events import apigw_v1, load_stage, response_json
+from tokens import aws, crypto
 from tokens.models import ApiClient
+from vaultsite.lambda_handler import MANAGE_COMMANDS, lambda_handler
 
 IAM = Path(__file__).resolve().parent.parent / "infra" / "iam"
 PLACEHOLDERS = {"REGION", "ACCOUNT_ID", "KEY_ID", "FUNCTION_NAME"}
@@ -64,11 +65,20 @@ AUDIT_INDEX = f"{AUDIT}/index/by_day"
 CLIENTS = f"arn:aws:dynamodb:{R}:{A}:table/vault-api-clients"
 KEYS = f"arn:aws:dynamodb:{R}:{A}:table/vault-keys"
 INDEX = f"arn:aws:dynamodb:{R}:{A}:table/vault-index"
+ALERT_STATE = f"arn:aws:dynamodb:{R}:{A}:table/vault-alert-state"
 KEY = f"arn:aws:kms:{R}:{A}:key/{K}"
 ALARM = f"arn:aws:cloudwatch:{R}:{A}:alarm:token-vault-SYD-detokenize-{{}}-anomaly"
 METRICS_READ = ("cloudwatch:GetMetricData", "*")
+DETECTORS_WRITE = ("cloudwatch:PutAnomalyDetector", "*")
+# Neither supports a resource-level permission or condition key: AWS accepts only "*".
+STARS = {METRICS_READ, DETECTORS_WRITE}
 LOGS = f"arn:aws:logs:{R}:{A}:log-group:/aws/lambda/token-vault-fn"
+SECRET = f"arn:aws:secretsmanager:{R}:{A}:secret:token-vault/{{}}-??????"
 EVERY_ROLE = {
+    *{
+        ("secretsmanager:GetSecretValue", SECRET.format(n))
+        for n in ("secret-key", "api-key-pepper", "audit-hmac-key")
+    },
     ("dynamodb:PutItem", AUDIT),
     ("dynamodb:GetItem", CLIENTS),
     ("dynamodb:UpdateItem", CLIENTS),
@@ -124,6 +134,24 @@ EXPECTED = {
         ("cloudwatch:DescribeAlarms", ALARM.format("failure")),
         ("sns:Publish", f"arn:aws:sns:{R}:{A}:token-vault-alerts"),
         METRICS_READ,
+        # vault_bootstrap on the function checks the tables the stacks made
+        *{
+            (a, t)
+            for a in (
+                "dynamodb:DescribeTable",
+                "dynamodb:DescribeTimeToLive",
+                "dynamodb:DescribeContinuousBackups",
+            )
+            for t in (TABLE, AUDIT, CLIENTS, ALERT_STATE, KEYS)
+        },
+        ("dynamodb:GetItem", ALERT_STATE),
+        ("dynamodb:UpdateItem", ALERT_STATE),
+        ("secretsmanager:GetSecretValue", SECRET.format("database")),
+        # setup_monitoring
+        ("sns:CreateTopic", f"arn:aws:sns:{R}:{A}:token-vault-alerts"),
+        ("cloudwatch:PutMetricAlarm", ALARM.format("success")),
+        ("cloudwatch:PutMetricAlarm", ALARM.format("failure")),
+        DETECTORS_WRITE,
     },
 }
 
@@ -138,17 +166,19 @@ def test_a_policy_has_no_wildcard_and_only_known_placeholders(role: str) -> None
     text = (IAM / f"{role}.json").read_text()
     found = {m.group("named") or m.group("braced") for m in string.Template.pattern.finditer(text)}
     assert found == ROLE_PLACEHOLDERS[role]
-    for action, resource in grants(render(role, R, A, K)) - {METRICS_READ}:
+    for action, resource in grants(render(role, R, A, K)) - STARS:
         assert "*" not in action, action
-        assert resource != "*" and not resource.endswith(":*") or resource == LOGS + ":*", resource
+        # A secret's ARN ends in six random characters: IAM's documented pattern is "-??????".
+        resource = resource.removesuffix("-??????") if action.startswith("secretsmanager:") else resource
+        assert "*" not in resource and "?" not in resource or resource == LOGS + ":*", resource
 
 
-def test_the_only_star_resource_is_cloudwatch_get_metric_data_for_the_operator() -> None:
-    # GetMetricData supports no resource-level permission or condition key: AWS
-    # accepts only "*". It reads metric values (counts, latencies), never vault data.
+def test_the_only_star_resources_are_the_operators_metric_reads_and_anomaly_detectors() -> None:
+    # GetMetricData reads metric values (counts, latencies), never vault data;
+    # PutAnomalyDetector only models a metric's band.
     for role in ("writer", "reader", "operator"):
         stars = {pair for pair in grants(render(role, R, A, K)) if pair[1] == "*"}
-        assert stars == ({METRICS_READ} if role == "operator" else set())
+        assert stars == (STARS if role == "operator" else set())
 
 
 @pytest.mark.parametrize("role", ["writer", "reader"])
@@ -206,127 +236,215 @@ def test_each_stage_uses_the_role_of_its_function_role() -> None:
         assert cli.zappa.credentials_arn == f"arn:aws:iam::{A}:role/token-vault-{region_short}-{role}"
 
 
-# --- every AWS call a role makes, recorded under moto, is granted -------------
-
-
-class Recorder:
-    """(IAM action, resource ARN) of every DynamoDB and KMS call the vault's clients make."""
-
-    def __init__(self, key_arn: str) -> None:
-        self.key_arn = key_arn
-        self.calls: set[tuple[str, str]] = set()
-        # The table named in the KMS encryption context of each Decrypt.
-        self.decrypted_for: set[str] = set()
-
-    def __call__(self, params: dict[str, Any], model: Any, **kwargs: Any) -> None:
-        service = model.service_model.service_name
-        region = kwargs["context"]["client_region"]
-        if model.name == "TransactWriteItems":
-            # IAM authorises a transaction by the action of each of its items, on its table.
-            for item in params["TransactItems"]:
-                [(kind, request)] = item.items()
-                action = "ConditionCheckItem" if kind == "ConditionCheck" else f"{kind}Item"
-                table = f"arn:aws:dynamodb:{region}:123456789012:table/{request['TableName']}"
-                self.calls.add((f"dynamodb:{action}", table))
-            return
-        if service == "dynamodb":
-            resource = f"arn:aws:dynamodb:{region}:123456789012:table/{params['TableName']}"
-            if params.get("IndexName"):
-                resource += f"/index/{params['IndexName']}"
-        else:
-            # Decrypt names no key: KMS takes it from the ciphertext, which our one key made.
-            resource = self.key_arn
-            if model.name == "Decrypt":
-                self.decrypted_for.add(params.get("EncryptionContext", {}).get("*aws-kms-table*", ""))
-        self.calls.add((f"{service}:{model.name}", resource))
+# --- every path of every role, recorded under moto, is granted ------------------
+# Each role's paths run as Lambda runs them (Zappa's handler and our entry, the
+# stage's settings); tests/iam_recorder.py records every AWS call any client
+# makes and the role's own policy must allow each one, conditions included.
 
 
 @pytest.fixture
-def recorder(settings: Any) -> Iterator[Recorder]:
-    key_arn = aws.client("kms").describe_key(KeyId=settings.VAULT_KMS_KEY)["KeyMetadata"]["Arn"]
-    rec = Recorder(key_arn)
-    # The key store's table resource has a client of its own.
-    key_store = aws.table_resource(settings.VAULT_KEYS_TABLE).meta.client
-    clients = [aws.client("dynamodb"), aws.client("kms"), key_store]
-    for client in clients:
-        client.meta.events.register("provide-client-params.*.*", rec)
-    yield rec
-    for client in clients:
-        client.meta.events.unregister("provide-client-params.*.*", rec)
+def kms_keys(settings: Any) -> dict[str, str]:
+    arn = aws.client("kms").describe_key(KeyId=settings.VAULT_KMS_KEY)["KeyMetadata"]["Arn"]
+    return {"default": arn, settings.VAULT_KMS_KEY: arn, arn.rsplit("/", 1)[1]: arn}
 
 
-def granted_here(role: str, key_arn: str) -> set[tuple[str, str]]:
-    key_id = key_arn.rsplit("/", 1)[1]
-    return grants(render(role, R, "123456789012", key_id))
+def policy_of(role: str, kms_keys: dict[str, str]) -> dict[str, Any]:
+    return iam_recorder.render(role, R, key_id=kms_keys["default"].rsplit("/", 1)[1])
 
 
-def as_role(settings: Any, role: str) -> None:
-    settings.VAULT_FUNCTION_ROLE = role
-    settings.ROOT_URLCONF = RoleUrls(role)
+def assert_granted(role: str, recorder: iam_recorder.Recorder, kms_keys: dict[str, str]) -> None:
+    assert recorder.calls, "the paths made no AWS call at all"
+    denied = iam_recorder.denied(policy_of(role, kms_keys), recorder.calls)
+    assert not denied, "not granted to the " + role + ":\n" + "\n".join(denied)
+
+
+SCHEDULE = "arn:aws:events:ap-southeast-2:111122223333:rule/token-vault-syd-{}-"
+KEEP_WARM = {
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "resources": [SCHEDULE.format("writer") + "zappa-keep-warm-handler.keep_warm_callback"],
+}
+CHECK_ANOMALIES = {
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "resources": [SCHEDULE.format("operator") + "monitoring.scheduled.check_anomalies"],
+}
+
+
+def http(stage: Any, method: str, path: str, body: Any = None, key: str | None = None) -> dict[str, Any]:
+    return dict(lambda_handler(apigw_v1(stage.stage, method, path, body, key), stage.context()))
 
 
 @pytest.mark.parametrize(
     ("mode", "kms_call"), [("cached", "kms:Decrypt"), ("kms-per-item", "kms:GenerateDataKey")]
 )
-def test_every_call_the_writer_makes_is_granted(
-    db: Any, settings: Any, recorder: Recorder, mode: str, kms_call: str
+def test_every_path_of_the_writer_is_granted(
+    db: Any, settings: Any, tmp_path: Path, kms_keys: dict[str, str], mode: str, kms_call: str
 ) -> None:
     settings.VAULT_KEY_MODE = mode
-    api = make_api(["tokenize"], "w")
-    recorder.calls.clear()
-    as_role(settings, "writer")
-    assert api.post("/api/v1/tokens", {"data": {"pan": "4111"}}).status_code == 201
-    assert api.client.get("/readyz").status_code == 200
-    assert (kms_call, recorder.key_arn) in recorder.calls
-    # Its one Decrypt grant holds for key-store items only.
-    assert recorder.decrypted_for <= {"vault-keys"}
-    assert recorder.calls <= granted_here("writer", recorder.key_arn), recorder.calls - granted_here(
-        "writer", recorder.key_arn
-    )
+    crypto.reset()
+    key = make_api(["tokenize"], "w").key
+    with iam_recorder.recording(kms_keys) as recorder, load_stage("syd_writer", tmp_path, settings) as fn:
+        assert http(fn, "POST", "/api/v1/tokens", {"data": {"pan": "4111"}}, key)["statusCode"] == 201
+        assert http(fn, "POST", "/api/v1/tokens", {"data": {}}, key)["statusCode"] == 400
+        assert (
+            http(fn, "POST", "/api/v1/tokens", {"data": {"pan": "1"}}, "tvk_000000000000_" + "x" * 43)[
+                "statusCode"
+            ]
+            == 401
+        )
+        assert http(fn, "GET", "/readyz")["statusCode"] == 200
+        assert http(fn, "GET", "/healthz")["statusCode"] == 200
+        assert lambda_handler(KEEP_WARM, fn.context()) is None
+        assert "tokenId" in lambda_handler({"data": {"pan": "4111"}}, fn.context())
+        assert "error" in lambda_handler({"tokenId": "TKN-SYD-x"}, fn.context())  # not a writer's
+    assert any(c.action == kms_call and c.resource == kms_keys["default"] for c in recorder.calls)
+    assert_granted("writer", recorder, kms_keys)
 
 
-def test_every_call_the_reader_makes_is_granted(db: Any, settings: Any, recorder: Recorder) -> None:
+def test_every_path_of_the_reader_is_granted(
+    db: Any, settings: Any, tmp_path: Path, kms_keys: dict[str, str]
+) -> None:
     token = make_api(["tokenize"], "w").tokenize({"pan": "4111"})
-    api = make_api(["detokenize", "metadata"], "r")
+    key = make_api(["detokenize", "metadata"], "r").key
+    settings.VAULT_REPLICATION_WAIT = 0.05
     crypto.reset()  # the reader is another process: it loads the key version itself
-    recorder.calls.clear()
-    as_role(settings, "reader")
-    assert api.post("/api/v1/detokenize", {"tokenId": token}).status_code == 200
-    assert api.get(f"/api/v1/tokens/{token}").status_code == 200
-    assert api.get("/api/v1/tokens/TKN-SIN-00000000-0000-4000-8000-000000000000").status_code == 404
-    assert api.client.get("/readyz").status_code == 200
-    assert ("kms:Decrypt", recorder.key_arn) in recorder.calls
-    assert ("dynamodb:GetItem", KEYS.replace(A, "123456789012")) in recorder.calls
-    assert recorder.calls <= granted_here("reader", recorder.key_arn), recorder.calls - granted_here(
-        "reader", recorder.key_arn
-    )
+    elsewhere = "TKN-SIN-00000000-0000-4000-8000-000000000000"
+    with iam_recorder.recording(kms_keys) as recorder, load_stage("syd_reader", tmp_path, settings) as fn:
+        assert http(fn, "POST", "/api/v1/detokenize", {"tokenId": token}, key)["statusCode"] == 200
+        assert http(fn, "GET", f"/api/v1/tokens/{token}", None, key)["statusCode"] == 200
+        assert http(fn, "GET", f"/api/v1/tokens/{elsewhere}", None, key)["statusCode"] == 404
+        assert http(fn, "POST", "/api/v1/detokenize", {"tokenId": elsewhere}, key)["statusCode"] == 404
+        assert http(fn, "GET", "/readyz")["statusCode"] == 200
+        assert lambda_handler({**KEEP_WARM, "resources": [KEEP_WARM["resources"][0]]}, fn.context()) is None
+        assert lambda_handler({"tokenId": token}, fn.context())["pan"] == "4111"
+        assert "error" in lambda_handler({"data": {"pan": "1"}}, fn.context())  # not a reader's
+    assert any(c.action == "kms:Decrypt" and c.resource == kms_keys["default"] for c in recorder.calls)
+    assert_granted("reader", recorder, kms_keys)
 
 
-def test_every_call_the_operator_makes_is_granted(db: Any, settings: Any, recorder: Recorder) -> None:
-    as_role(settings, "operator")
-    api = make_api(["tokenize", "detokenize", "metadata", "ttl", "delete"], "o")
-    token = api.tokenize({"pan": "4111"})
-    assert api.post("/api/v1/detokenize", {"tokenId": token}).status_code == 200
-    assert api.get(f"/api/v1/tokens/{token}").status_code == 200
-    assert api.patch(f"/api/v1/tokens/{token}", {"TTL": int(time.time()) + 7200}).status_code == 200
-    assert api.delete(f"/api/v1/tokens/{token}").status_code == 204
-    api.tokenize({"pan": "4111"})
-    call_command("rotate_keys", stdout=StringIO())  # `zappa manage <stage>_operator rotate_keys`
-    call_command("rekey", stdout=StringIO(), stderr=StringIO())
-    now = datetime.now(UTC)
-    assert audit.search(now - timedelta(days=1), now + timedelta(minutes=1))
-    assert audit.verify().records > 0
-    client = ApiClient.objects.get(name="o")
-    assert client.last_used is not None
-    client.active = False
-    client.save()
-    assert api.client.get("/readyz").status_code == 200
-    assert ("dynamodb:Query", AUDIT_INDEX.replace(A, "123456789012")) in recorder.calls
-    here = "123456789012"
-    assert {
-        ("dynamodb:PutItem", KEYS.replace(A, here)),
-        ("dynamodb:Scan", TABLE.replace(A, here)),
-    } <= recorder.calls
-    assert recorder.calls <= granted_here("operator", recorder.key_arn), recorder.calls - granted_here(
-        "operator", recorder.key_arn
+def test_every_api_and_page_path_of_the_operator_is_granted(
+    settings: Any, tmp_path: Path, kms_keys: dict[str, str], operators: dict[str, Any]
+) -> None:
+    key = make_api(["tokenize", "detokenize", "metadata", "ttl", "delete"], "o").key
+    with iam_recorder.recording(kms_keys) as recorder, load_stage("syd_operator", tmp_path, settings) as fn:
+        created = http(fn, "POST", "/api/v1/tokens", {"data": {"pan": "4111"}}, key)
+        token = response_json(created)["tokenId"]
+        assert http(fn, "POST", "/api/v1/detokenize", {"tokenId": token}, key)["statusCode"] == 200
+        assert http(fn, "GET", f"/api/v1/tokens/{token}", None, key)["statusCode"] == 200
+        later = {"TTL": int(time.time()) + 7200}
+        assert http(fn, "PATCH", f"/api/v1/tokens/{token}", later, key)["statusCode"] == 200
+        assert http(fn, "GET", "/readyz")["statusCode"] == 200
+        # The pages, as a signed-in operator holding every role.
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+        page = fresh_client(operators["everyone"])
+        assert page.post("/tokenize", {"name": ["pan"], "value": ["4111"]}).status_code == 200
+        assert page.post("/lookup", {"token": token}).status_code == 200
+        reason = "customer asked for a copy of the card"
+        assert page.post("/reveal", {"token": token, "reason": reason}).status_code == 200
+        day = datetime.now(UTC).date().isoformat()
+        assert page.get("/audit", {"start": day, "end": day}).status_code == 200
+        assert page.get("/audit/export.csv", {"start": day, "end": day}).status_code == 200
+        assert page.get("/audit/verify").status_code == 200
+        new_client = {"action": "create", "name": "billing", "scopes": ["tokenize"]}
+        assert page.post("/clients", new_client).status_code == 200
+        revoke = {
+            "action": "revoke",
+            "client": str(ApiClient.objects.get(name="billing").pk),
+            "confirm": "yes",
+        }
+        assert page.post("/clients", revoke).status_code == 200
+        assert page.get("/").status_code == 200
+        assert page.get("/monitoring/").status_code == 200
+        assert http(fn, "DELETE", f"/api/v1/tokens/{token}", None, key)["statusCode"] == 204
+    index = AUDIT_INDEX.replace(A, iam_recorder.ACCOUNT)
+    assert any(c.action == "dynamodb:Query" and c.resource == index for c in recorder.calls)
+    assert_granted("operator", recorder, kms_keys)
+
+
+@pytest.mark.parametrize("command", sorted(MANAGE_COMMANDS - {"setup_monitoring"}))
+def test_every_allowed_manage_command_of_the_operator_is_granted(
+    command: str, db: Any, settings: Any, tmp_path: Path, kms_keys: dict[str, str]
+) -> None:
+    make_api(["tokenize"], "w").tokenize({"pan": "4111"})  # an audit chain to verify
+    with iam_recorder.recording(kms_keys) as recorder, load_stage("syd_operator", tmp_path, settings) as fn:
+        lambda_handler({"manage": command}, fn.context())
+    denied = iam_recorder.denied(policy_of("operator", kms_keys), recorder.calls)
+    assert not denied, "not granted to the operator:\n" + "\n".join(denied)
+
+
+def test_the_anomaly_check_schedule_of_the_operator_is_granted(
+    db: Any, settings: Any, tmp_path: Path, kms_keys: dict[str, str]
+) -> None:
+    settings.ALERTS_SNS_TOPIC_ARN = f"arn:aws:sns:{R}:{iam_recorder.ACCOUNT}:token-vault-alerts"
+    with iam_recorder.recording(kms_keys) as recorder, load_stage("syd_operator", tmp_path, settings) as fn:
+        settings.METRICS_SINK = "emf"  # on AWS: the check reads CloudWatch
+        lambda_handler(CHECK_ANOMALIES, fn.context())
+    assert ("cloudwatch", "GetMetricData") in recorder.operations
+    assert_granted("operator", recorder, kms_keys)
+
+
+def test_setup_monitoring_on_the_operator_is_granted(
+    db: Any, settings: Any, tmp_path: Path, kms_keys: dict[str, str]
+) -> None:
+    # moto lacks PutAnomalyDetector: CloudWatch is stubbed at the client (the
+    # recorder still sees each call); SNS is moto's.
+    from monitoring.catalog import ALERTING
+
+    cloudwatch = monitoring_aws.client("cloudwatch", R)
+    with Stubber(cloudwatch) as stub:
+        for _ in ALERTING:
+            stub.add_response("put_anomaly_detector", {})
+        for _ in ALERTING:
+            stub.add_response("put_metric_alarm", {})
+        with (
+            iam_recorder.recording(kms_keys) as recorder,
+            load_stage("syd_operator", tmp_path, settings) as fn,
+        ):
+            lambda_handler({"manage": "setup_monitoring"}, fn.context())
+        stub.assert_no_pending_responses()
+    assert ("cloudwatch", "PutAnomalyDetector") in recorder.operations
+    assert_granted("operator", recorder, kms_keys)
+
+
+@pytest.mark.parametrize("role", iam_recorder.ROLES)
+def test_a_cold_start_reads_only_secrets_its_role_may_read(role: str, kms_keys: dict[str, str]) -> None:
+    from vaultsite import secrets as vault_secrets
+
+    client = vault_secrets._client(R, "")
+    for name in ("secret-key", "api-key-pepper", "audit-hmac-key"):
+        client.create_secret(
+            Name=f"token-vault/{name}", SecretString=json.dumps({"current": "1", "1": "v" * 40})
+        )
+    client.create_secret(
+        Name="token-vault/database", SecretString=json.dumps({"username": "u", "password": "p"})
     )
+    with iam_recorder.recording(kms_keys) as recorder:
+        vault_secrets.load({"VAULT_SECRETS_PREFIX": "token-vault/"}, R, "", {})
+        if role == "operator":
+            vault_secrets.database_url("token-vault/database", "db.example", R)
+    assert len(recorder.operations) == (4 if role == "operator" else 3)  # one read of each
+    assert_granted(role, recorder, kms_keys)
+    if role != "operator":  # the request path never reads the database login
+        call = iam_recorder.Call(
+            "secretsmanager:GetSecretValue",
+            f"arn:aws:secretsmanager:{R}:{iam_recorder.ACCOUNT}:secret:token-vault/database-Ab12Cd",
+        )
+        assert not iam_recorder.allows(policy_of(role, kms_keys), call)
+
+
+def test_an_alert_sent_by_the_operator_schedule_is_granted(
+    db: Any, settings: Any, tmp_path: Path, kms_keys: dict[str, str]
+) -> None:
+    from monitoring import simulator, store
+
+    topic = monitoring_aws.client("sns", R).create_topic(Name="token-vault-alerts")["TopicArn"]
+    settings.ALERTS_SNS_TOPIC_ARN = topic
+    simulator.backfill("SYD", 6)
+    minute = int(time.time()) // 60 * 60 - 60
+    store.add("SYD", "detokenize", "not_found", minute, 100, 100.0)
+    with iam_recorder.recording(kms_keys) as recorder, load_stage("syd_operator", tmp_path, settings) as fn:
+        settings.METRICS_SINK = "db"  # the anomaly comes from the local store here
+        lambda_handler(CHECK_ANOMALIES, fn.context())
+    assert ("sns", "Publish") in recorder.operations and ("dynamodb", "UpdateItem") in recorder.operations
+    assert_granted("operator", recorder, kms_keys)

@@ -99,32 +99,52 @@ def test_the_writer_and_reader_keep_warm_and_answer_within_api_gateway_s_limit()
 
 
 def test_django_settings_load_with_each_stage_s_environment_and_refuse_without_secrets() -> None:
-    """In one fresh interpreter per case, as a cold start would."""
+    """In one fresh interpreter per case, as a cold start would: the secrets come
+    from Secrets Manager (moto in that interpreter), never from the environment."""
     script = (
         "import json, os, sys, runpy\n"
-        "env = json.loads(sys.argv[1])\n"
+        "env, secrets = json.loads(sys.argv[1]), json.loads(sys.argv[2])\n"
         "os.environ.clear(); os.environ.update(env)\n"
-        "try:\n"
-        "    s = runpy.run_path('vaultsite/settings.py')\n"
-        "    print(json.dumps({'ok': True, 'role': s['VAULT_FUNCTION_ROLE'], 'code': s['VAULT_REGION_CODE'],"
-        " 'key': s['VAULT_KMS_KEY'], 'sink': s['METRICS_SINK'], 'debug': s['DEBUG']}))\n"
-        "except Exception as exc:\n"
-        "    print(json.dumps({'ok': False, 'error': type(exc).__name__, 'message': str(exc)}))\n"
+        "from moto import mock_aws\n"
+        "with mock_aws():\n"
+        "    import boto3\n"
+        "    sm = boto3.client('secretsmanager', region_name=env['AWS_REGION'])\n"
+        "    for name, value in secrets.items():\n"
+        "        sm.create_secret(Name=name, SecretString=json.dumps(value))\n"
+        "    try:\n"
+        "        s = runpy.run_path('vaultsite/settings.py')\n"
+        "        print(json.dumps({'ok': True, 'role': s['VAULT_FUNCTION_ROLE'],"
+        " 'code': s['VAULT_REGION_CODE'], 'key': s['VAULT_KMS_KEY'],"
+        " 'sink': s['METRICS_SINK'], 'debug': s['DEBUG'],"
+        " 'engine': s['DATABASES']['default']['ENGINE'], 'secret_key': s['SECRET_KEY']}))\n"
+        "    except Exception as exc:\n"
+        "        print(json.dumps({'ok': False, 'error': type(exc).__name__, 'message': str(exc)}))\n"
     )
-    secrets = {"SECRET_KEY": "s", "API_KEY_PEPPER": "p", "AUDIT_HMAC_KEY": "a"}
+    ring = {"current": "1", "1": "v" * 40}
+    managed = {f"token-vault/{n}": ring for n in ("secret-key", "api-key-pepper", "audit-hmac-key")}
+    managed["token-vault/database"] = {"username": "vault", "password": "pw"}
+    aws = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_LAMBDA_FUNCTION_NAME": "fn",
+    }
     cases = []
     for stage in STAGES:
         cli = stage_cli(stage)
-        lambda_env = {"AWS_REGION": cli.aws_region, **cli.aws_environment_variables}
-        cases.append((stage, {**lambda_env, **secrets}, True))
+        lambda_env = {"AWS_REGION": cli.aws_region, **aws, **cli.aws_environment_variables}
+        cases.append((stage, lambda_env, managed, True))
     cli = stage_cli("syd_reader")
-    cases.append(("no secrets", {"AWS_REGION": cli.aws_region, **cli.aws_environment_variables}, False))
-    wrong = {**cli.aws_environment_variables, **secrets, "AWS_REGION": "ap-southeast-1"}
-    cases.append(("other region's key", wrong, False))
-    for name, env, ok in cases:
+    reader_env = {"AWS_REGION": cli.aws_region, **aws, **cli.aws_environment_variables}
+    cases.append(("no secrets", reader_env, {}, False))
+    cases.append(("a secret in the environment", {**reader_env, "SECRET_KEY": "s"}, managed, False))
+    no_prefix = {k: v for k, v in reader_env.items() if k != "VAULT_SECRETS_PREFIX"}
+    plain = {"SECRET_KEY": "s", "API_KEY_PEPPER": "p", "AUDIT_HMAC_KEY": "a"}
+    cases.append(("secrets in a Lambda's environment", {**no_prefix, **plain}, managed, False))
+    cases.append(("other region's key", {**reader_env, "AWS_REGION": "ap-southeast-1"}, managed, False))
+    for name, env, secrets, ok in cases:
         env = {**env, "PATH": os.environ["PATH"]}
         out = subprocess.run(
-            [sys.executable, "-c", script, json.dumps(env)],
+            [sys.executable, "-c", script, json.dumps(env), json.dumps(secrets)],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -134,7 +154,9 @@ def test_django_settings_load_with_each_stage_s_environment_and_refuse_without_s
         assert result["ok"] is ok, (name, result)
         if ok:
             assert result["role"] == env["VAULT_FUNCTION_ROLE"] and result["sink"] == "emf", name
-            assert result["debug"] is False, name
+            assert result["debug"] is False and result["secret_key"] == "v" * 40, name
+            postgres = env["VAULT_FUNCTION_ROLE"] == "operator"
+            assert result["engine"].endswith("postgresql" if postgres else "sqlite3"), (name, result)
         else:
             assert result["error"] == "ImproperlyConfigured", (name, result)
 

@@ -4,40 +4,29 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 import pytest
 import time_machine
 from botocore.stub import ANY, Stubber
 from django.core.management import call_command
-from django.db import OperationalError, connection
 
 from monitoring import alerts, aws, scheduled, simulator, store
-from monitoring.models import AlertState
 from tests.conftest import MARKER, Api
+from tokens import aws as tokens_aws
 
 pytestmark = pytest.mark.django_db
 
+
+def alert_table_items() -> list[dict[str, str]]:
+    items = tokens_aws.client("dynamodb").scan(TableName="vault-alert-state")["Items"]
+    return [{k: next(iter(v.values())) for k, v in item.items()} for item in items]
+
+
 UNKNOWN = "TKN-SYD-00000000-0000-4000-8000-000000000000"
-T = TypeVar("T")
-
-
-def retry_locked(action: Callable[[], T]) -> T:
-    """The in-memory SQLite test database refuses, rather than waits for, a concurrent
-    writer ("table is locked"); a real process would retry, so the threads do too."""
-    for _ in range(200):
-        try:
-            return action()
-        except OperationalError as exc:
-            if "locked" not in str(exc):
-                raise
-            time.sleep(0.005)
-    raise AssertionError("the table stayed locked")
 
 
 @pytest.fixture
@@ -150,7 +139,7 @@ def test_without_a_topic_the_finding_is_reported_and_nothing_sent(settings: Any)
     store.add("SYD", "detokenize", "not_found", minute, 100, 100.0)
     [finding] = alerts.check(now=minute + 61)
     assert not finding.sent and "ALERTS_SNS_TOPIC_ARN is not set" in finding.note
-    assert AlertState.objects.count() == 0
+    assert alert_table_items() == []
 
 
 def test_the_right_to_alert_is_claimed_once_by_competing_processes() -> None:
@@ -161,26 +150,54 @@ def test_the_right_to_alert_is_claimed_once_by_competing_processes() -> None:
     assert alerts.claim("SYD:detokenize-success", 1060, now=2300) == (None, None)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_threads_racing_for_the_same_alert_let_exactly_one_send() -> None:
-    won: list[bool] = []
-    barrier = threading.Barrier(4)
+def test_the_claim_is_one_conditional_update_so_only_one_process_wins() -> None:
+    # Processes racing for the same alert: DynamoDB applies the condition
+    # atomically, so the claim must be a single conditional update.
+    ddb = tokens_aws.client("dynamodb")
+    with Stubber(ddb) as stub:
+        stub.add_response(
+            "update_item",
+            {},
+            {
+                "TableName": "vault-alert-state",
+                "Key": {"key": {"S": "SYD:detokenize-failure"}},
+                "UpdateExpression": "SET last_sent = :now, last_point = :minute",
+                "ConditionExpression": (
+                    "(attribute_not_exists(last_sent) OR last_sent <= :quiet)"
+                    " AND (attribute_not_exists(last_point) OR last_point < :minute)"
+                ),
+                "ExpressionAttributeValues": {
+                    ":now": {"N": "2000"},
+                    ":minute": {"N": "1000"},
+                    ":quiet": {"N": "1700"},
+                },
+                "ReturnValues": "UPDATED_OLD",
+            },
+        )
+        stub.add_client_error("update_item", "ConditionalCheckFailedException")
+        assert alerts.claim("SYD:detokenize-failure", 1000, now=2000) == (None, None)
+        assert alerts.claim("SYD:detokenize-failure", 1000, now=2000) is None
+        stub.assert_no_pending_responses()
 
-    def race() -> None:
-        try:
-            barrier.wait()
-            won.append(
-                retry_locked(lambda: alerts.claim("SYD:detokenize-failure", 1000, now=2000)) is not None
-            )
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=race) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(won) == [False, False, False, True]
+def test_the_alert_state_lives_in_this_regions_table_not_the_database(inbox: Any) -> None:
+    minute = with_baseline()
+    store.add("SYD", "detokenize", "not_found", minute, 100, 100.0)
+    assert alerts.check(now=minute + 61)[0].sent
+    assert alert_table_items() == [
+        {"key": "SYD:detokenize-failure", "last_sent": str(minute + 61), "last_point": str(minute)}
+    ]
+
+
+def test_when_the_state_table_does_not_answer_nothing_is_sent(inbox: Any, monkeypatch: Any) -> None:
+    minute = with_baseline()
+    store.add("SYD", "detokenize", "not_found", minute, 100, 100.0)
+    ddb = tokens_aws.client("dynamodb")
+    with Stubber(ddb) as stub:
+        stub.add_client_error("update_item", "ServiceUnavailable", http_status_code=503)
+        [finding] = alerts.check(now=minute + 61)
+    assert not finding.sent and finding.note == "DynamoDB is unavailable; retry later."
+    assert inbox() == []
 
 
 def test_the_command_and_the_scheduled_event_run_the_check(inbox: Any) -> None:

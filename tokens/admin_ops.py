@@ -23,6 +23,7 @@ from typing import Any
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
@@ -385,3 +386,25 @@ def revoke_client(by: Any, ctx: RequestContext, client_id: int) -> ApiClient:
         client.active = False
         client.save()
         return client
+
+
+def rotate_secret(ctx: RequestContext, name: str) -> str:
+    """A new current value for one of the vault's secrets; returns its id. Command line only:
+    the functions' roles may read their secrets, never write them."""
+    from vaultsite import secrets as vault_secrets
+
+    with _admin_op("secret_rotate", None, ctx, detail=name) as op:
+        if name not in vault_secrets.NAMES:
+            raise InvalidInput(f"name: one of {', '.join(vault_secrets.NAMES)}")
+        if not settings.VAULT_SECRETS_PREFIX:
+            raise InvalidInput(
+                "VAULT_SECRETS_PREFIX is not set: this process reads its secrets from the environment"
+            )
+        op.audit()
+        ring = vault_secrets.rotate(
+            settings.VAULT_SECRETS_PREFIX + vault_secrets.NAMES[name],
+            settings.AWS_REGION,
+            settings.AWS_ENDPOINT_URL,
+        )
+        settings.VAULT_KEYRINGS.rings[name] = ring
+        return ring.current

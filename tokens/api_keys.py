@@ -17,6 +17,7 @@ from django.conf import settings
 from tokens import dynamo
 from tokens.actors import Actor
 from tokens.errors import VaultError
+from vaultsite.secrets import FIRST_ID
 
 KEY_FORMAT = re.compile(r"^tvk_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 LAST_USED_EVERY = 60  # seconds between last-used updates for one client
@@ -28,8 +29,28 @@ def new_key() -> tuple[str, str]:
     return prefix, f"tvk_{prefix}_{secrets.token_urlsafe(32)}"
 
 
-def key_hash(key: str) -> str:
-    return hmac.new(settings.API_KEY_PEPPER.encode(), key.encode(), hashlib.sha256).hexdigest()
+# A stored hash fits 64 characters (the model's field): the 64 hex digits of
+# HMAC-SHA256 under the pepper with id "1", or "<id>$" and the digits cut to fit
+# (at least 240 bits) under a pepper made by a later rotation.
+HASH_LENGTH = 64
+
+
+def key_hash(key: str, pepper_id: str | None = None) -> str:
+    """The stored form of a key under the current pepper, or under `pepper_id` ("" if unknown)."""
+    rings = settings.VAULT_KEYRINGS
+    if pepper_id is None:
+        pepper_id, pepper = rings.current("API_KEY_PEPPER")
+    else:
+        found = rings.value("API_KEY_PEPPER", pepper_id)
+        if found is None:
+            return ""
+        pepper = found
+    digest = hmac.new(pepper.encode(), key.encode(), hashlib.sha256).hexdigest()
+    return digest if pepper_id == FIRST_ID else f"{pepper_id}${digest}"[:HASH_LENGTH]
+
+
+def pepper_of(stored: str) -> str:
+    return stored.split("$", 1)[0] if "$" in stored else FIRST_ID
 
 
 def prefix_of(key: str) -> str | None:
@@ -101,14 +122,19 @@ def authenticate(key: str) -> Actor | None:
     prefix = prefix_of(key)
     if prefix is None:
         return None
-    hashed = key_hash(key)
     now = time.monotonic()
     with _lock:
         known = _verified.get(prefix)
-    if known is not None and known.until > now and hmac.compare_digest(known.hashed, hashed):
-        return known.actor
+    if known is not None and known.until > now:
+        cached = key_hash(key, pepper_of(known.hashed))
+        if cached and hmac.compare_digest(known.hashed, cached):
+            return known.actor
     item = dynamo.get_item(settings.VAULT_CLIENTS_TABLE, _key(prefix))
-    if item is None or not hmac.compare_digest(item["key_hash"]["S"], hashed):
+    if item is None:
+        return None
+    hashed = item["key_hash"]["S"]
+    expected = key_hash(key, pepper_of(hashed))
+    if not expected or not hmac.compare_digest(hashed, expected):
         return None
     if not item["active"]["BOOL"]:
         forget(prefix)

@@ -1,7 +1,8 @@
 """The audit log: append-only, hash-chained records in a DynamoDB table.
 
 Each process writes its own chain (id = region + random suffix). Record n holds
-the MAC of record n-1, and every MAC is an HMAC under AUDIT_HMAC_KEY, so whoever
+the MAC of record n-1, and every MAC is an HMAC under AUDIT_HMAC_KEY (the value
+whose id the record carries in key_id, so chains survive a rotation), so whoever
 can write the table still cannot alter, delete, insert or reorder records
 without `verify_audit` noticing. The table is a DynamoDB global table, so either
 region keeps writing when the other is down. Records never hold a field value.
@@ -15,7 +16,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,6 +27,7 @@ from django.conf import settings
 from tokens import dynamo
 from tokens.actors import Actor, RequestContext
 from tokens.errors import AuditUnavailable, VaultError
+from vaultsite.secrets import FIRST_ID
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +55,13 @@ def _new_chain() -> _Chain:
 
 
 def mac(record: dict[str, Any]) -> str:
+    """HMAC under the audit key the record names (key_id; "1" if it names none), "" if unknown."""
+    key = settings.VAULT_KEYRINGS.value("AUDIT_HMAC_KEY", str(record.get("key_id", FIRST_ID)))
+    if key is None:
+        return ""
     body = {k: v for k, v in record.items() if k != "mac"}
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hmac.new(settings.AUDIT_HMAC_KEY.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key.encode(), canonical.encode(), hashlib.sha256).hexdigest()
 
 
 def entry(
@@ -106,7 +112,8 @@ def appending(record: dict[str, Any]) -> Iterator[dict[str, Any]]:
     with _lock:
         if _chain is None:
             _chain = _new_chain()
-        record.update(chain=_chain.id, seq=_chain.seq, prev=_chain.prev)
+        key_id, _ = settings.VAULT_KEYRINGS.current("AUDIT_HMAC_KEY")
+        record.update(chain=_chain.id, seq=_chain.seq, prev=_chain.prev, key_id=key_id)
         record["mac"] = mac(record)
         put = dynamo.put(
             settings.VAULT_AUDIT_TABLE, _to_ddb(record), "attribute_not_exists(#c)", {"#c": "chain"}
@@ -256,27 +263,65 @@ class Verification:
     problem: str = ""  # the first broken link, in words
 
 
-def verify(records: Iterable[dict[str, Any]] | None = None) -> Verification:
-    """Check every chain: MACs, links and sequence numbers without gaps."""
-    chains: dict[str, list[dict[str, Any]]] = {}
-    count = 0
-    for rec in all_records() if records is None else records:
-        chains.setdefault(str(rec.get("chain")), []).append(rec)
-        count += 1
-    for chain_id in sorted(chains):
+def chain_ids() -> list[str]:
+    """Every chain's id: a scan of the partition key only, so memory grows with
+    the number of chains (one per process lifetime), not of records."""
+    items = dynamo.scan(
+        settings.VAULT_AUDIT_TABLE, ProjectionExpression="#c", ExpressionAttributeNames={"#c": "chain"}
+    )
+    return sorted({str(item["chain"]) for item in _read(items)})
+
+
+def chain_records(chain_id: str) -> Iterator[dict[str, Any]]:
+    """One chain's records in order, a page at a time."""
+    return _read(
+        dynamo.query(
+            settings.VAULT_AUDIT_TABLE,
+            KeyConditionExpression="#c = :c",
+            ExpressionAttributeNames={"#c": "chain"},
+            ExpressionAttributeValues={":c": {"S": chain_id}},
+            ConsistentRead=True,
+        )
+    )
+
+
+def verify(
+    records: Iterable[dict[str, Any]] | None = None, progress: Callable[[int, int], None] | None = None
+) -> Verification:
+    """Check every chain: MACs, links and sequence numbers without gaps.
+
+    From the table, chain by chain, holding one page and one chain's last MAC at
+    a time; `progress(records, chains)` is told after each chain.
+    """
+    if records is None:
+        chains: Iterable[tuple[str, Iterable[dict[str, Any]]]] = (
+            (chain_id, chain_records(chain_id)) for chain_id in chain_ids()
+        )
+    else:
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for rec in records:
+            grouped.setdefault(str(rec.get("chain")), []).append(rec)
+        chains = ((c, sorted(grouped[c], key=lambda r: r.get("seq", -1))) for c in sorted(grouped))
+    count = done = 0
+    for chain_id, chain in chains:
+        done += 1
         prev = GENESIS
-        for expected, rec in enumerate(sorted(chains[chain_id], key=lambda r: r.get("seq", -1))):
+        for expected, rec in enumerate(chain):
+            count += 1
             where = f"chain {chain_id} record {rec.get('seq')}"
             if rec.get("seq") != expected:
-                return Verification(False, count, len(chains), f"{where}: record {expected} is missing")
-            if not hmac.compare_digest(str(rec.get("mac", "")), mac(rec)):
-                return Verification(False, count, len(chains), f"{where}: contents do not match its MAC")
+                return Verification(False, count, done, f"{where}: record {expected} is missing")
+            made = mac(rec)
+            if not made:
+                return Verification(False, count, done, f"{where}: made with an unknown audit key")
+            if not hmac.compare_digest(str(rec.get("mac", "")), made):
+                return Verification(False, count, done, f"{where}: contents do not match its MAC")
             if rec.get("prev") != prev:
-                return Verification(
-                    False, count, len(chains), f"{where}: does not link to record {expected - 1}"
-                )
+                return Verification(False, count, done, f"{where}: does not link to record {expected - 1}")
             prev = rec["mac"]
-    return Verification(True, count, len(chains))
+        if progress is not None:
+            progress(count, done)
+    return Verification(True, count, done)
 
 
 def reset_writer() -> None:

@@ -33,13 +33,29 @@ def _enable_ttl(name: str, region: str | None = None) -> str:
     return f"table {name}{where}: TTL on 'TTL' enabled"
 
 
+# Enabling PITR right after creating a table or replica can fail with this
+# until its backups are ready (minutes); then it is retried, never skipped.
+PITR_NOT_YET = "ContinuousBackupsUnavailableException"
+PITR_ATTEMPTS = 30
+
+
 def _enable_pitr(name: str, region: str | None = None) -> str:
+    """Point-in-time recovery on, or a BootstrapError: it never stays off silently."""
     where = f" in {region}" if region else ""
-    try:
-        dynamo.enable_pitr(name, region)
-        return f"table {name}{where}: point-in-time recovery enabled"
-    except VaultError as exc:  # not every emulator supports it
-        return f"table {name}{where}: point-in-time recovery not supported here ({exc.internal})"
+    for _ in range(PITR_ATTEMPTS):
+        try:
+            if dynamo.point_in_time_recovery(name, region) == "ENABLED":
+                return f"table {name}{where}: point-in-time recovery on"
+            dynamo.enable_pitr(name, region)
+            return f"table {name}{where}: point-in-time recovery enabled"
+        except VaultError as exc:
+            code = (exc.internal or exc.code).rsplit(": ", 1)[-1]
+            if code != PITR_NOT_YET:
+                raise BootstrapError(
+                    f"table {name}{where}: point-in-time recovery is off and could not be turned on ({code})"
+                ) from None
+            time.sleep(POLL_SECONDS)
+    raise BootstrapError(f"table {name}{where}: point-in-time recovery still unavailable; run this again")
 
 
 def _key(local: bool) -> str:
@@ -121,15 +137,35 @@ def bootstrap(local: bool | None = None) -> list[str]:
         ),
         _enable_ttl(settings.VAULT_INDEX_TABLE),
         _enable_pitr(settings.VAULT_INDEX_TABLE),
+        _enable_pitr(settings.VAULT_CLIENTS_TABLE),
+        _create_table(
+            settings.VAULT_ALERT_STATE_TABLE,
+            {
+                "AttributeDefinitions": [{"AttributeName": "key", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "key", "KeyType": "HASH"}],
+            },
+        ),
+        _enable_pitr(settings.VAULT_ALERT_STATE_TABLE),
         _create_table(settings.VAULT_KEYS_TABLE, keystore.KEY_SCHEMA),
         _enable_pitr(settings.VAULT_KEYS_TABLE),
         _key(local),
         # After the key: the key store's items are encrypted under it.
         keystore.ensure_first_version(),
         fingerprints.ensure_key(),
+        _canary(),
         _republish_clients(),
     ]
     return done
+
+
+def _canary() -> str:
+    """The item every reader's /readyz opens (written once; it replicates)."""
+    from tokens import crypto, storage
+
+    if storage.get(storage.CANARY_ID) is not None:
+        return f"canary item {storage.CANARY_ID}: found"
+    dynamo.put_item(storage.new(crypto.seal(storage.canary())))
+    return f"canary item {storage.CANARY_ID}: written"
 
 
 def _republish_clients() -> str:
@@ -178,12 +214,7 @@ def add_region(replica_region: str) -> list[str]:
         done.append(_replicate_table(table, replica_region))
     done.append(_enable_ttl(settings.VAULT_TABLE, replica_region))
     done.append(_enable_ttl(settings.VAULT_INDEX_TABLE, replica_region))
-    for table in (
-        settings.VAULT_TABLE,
-        settings.VAULT_AUDIT_TABLE,
-        settings.VAULT_KEYS_TABLE,
-        settings.VAULT_INDEX_TABLE,
-    ):
+    for table in tables:
         done.append(_enable_pitr(table, replica_region))
     # The other region's first version, written here and replicated there. Only
     # vault_bootstrap creates a version 0 (rotate_keys refuses without one), so no

@@ -192,8 +192,10 @@ def reseal(item: dict[str, Any], table: str | None = None) -> dict[str, Any]:
 
 
 def ping() -> None:
-    """Raise Unavailable unless the KMS key answers."""
+    """Raise Unavailable unless the KMS key answers and is enabled."""
     try:
-        aws.client("kms").describe_key(KeyId=settings.VAULT_KMS_KEY)
+        meta = aws.client("kms").describe_key(KeyId=settings.VAULT_KMS_KEY)["KeyMetadata"]
     except Exception:
         raise aws.unavailable("KMS") from None
+    if meta.get("KeyState") != "Enabled":
+        raise aws.unavailable("KMS")

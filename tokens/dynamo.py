@@ -246,6 +246,13 @@ def enable_ttl(table: str, attribute: str, region: str | None = None) -> None:
     _call(_client(region).update_time_to_live, TableName=table, TimeToLiveSpecification=spec)
 
 
+def point_in_time_recovery(table: str, region: str | None = None) -> str:
+    """ENABLED or DISABLED."""
+    described = _call(_client(region).describe_continuous_backups, TableName=table)
+    recovery = described["ContinuousBackupsDescription"].get("PointInTimeRecoveryDescription", {})
+    return str(recovery.get("PointInTimeRecoveryStatus", "DISABLED"))
+
+
 def enable_pitr(table: str, region: str | None = None) -> None:
     spec = {"PointInTimeRecoveryEnabled": True}
     _call(_client(region).update_continuous_backups, TableName=table, PointInTimeRecoverySpecification=spec)

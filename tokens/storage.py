@@ -13,6 +13,13 @@ from django.conf import settings
 from tokens import aws, dynamo
 
 SIGNATURE = "*amzn-ddb-map-sig*"
+# The item /readyz reads and opens. Not a token id, so no API call or page can
+# reach it; it holds no value and has no TTL.
+CANARY_ID = "vault-canary"
+
+
+def canary() -> dict[str, Any]:
+    return {"tokenId": {"S": CANARY_ID}, "canary": {"S": "ok"}}
 
 
 def _key(token_id: str) -> dict[str, Any]:

@@ -486,18 +486,49 @@ _ready_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="readyz")
 
 
 def _ping() -> None:
+    role = settings.VAULT_FUNCTION_ROLE
     with budget.within(READY_WITHIN):
         storage.ping()
         crypto.ping()
+        if role in ("writer", "operator", "all"):
+            crypto.seal(storage.canary())
+        if role in ("reader", "operator", "all"):
+            item = storage.get(storage.CANARY_ID)
+            if item is None:
+                raise Unavailable(internal="no canary item: run vault_bootstrap")
+            crypto.open_item(item)
+
+
+# /readyz proves this function's data path, not only that the services answer:
+# a writer seals a canary (GenerateDataKey), a reader reads and opens the canary
+# item vault_bootstrap wrote (GetItem, Decrypt), an operator does both. So a
+# disabled key or a missing permission turns it red. A success is kept this many
+# seconds, so health checks cost little.
+READY_CACHE_SECONDS = 10
+_ready_until = 0.0
 
 
 def ready() -> None:
-    """Raise Unavailable unless DynamoDB and KMS both answer within READY_WITHIN.
+    """Raise Unavailable unless this function can use its table and its key,
+    within READY_WITHIN.
 
     The checks run in a worker so that even a connect that hangs past its
     timeout cannot hold the answer; a late check finishes in the background.
     """
+    global _ready_until
+    if time.time() < _ready_until:
+        return
     try:
         _ready_pool.submit(contextvars.copy_context().run, _ping).result(timeout=READY_WITHIN)
     except FutureTimeout:
         raise Unavailable(internal="readiness checks took too long") from None
+    except Unavailable:
+        raise
+    except Exception as exc:  # a disabled key or a refused call: not ready, whatever the error
+        raise Unavailable(internal=f"data path check failed: {type(exc).__name__}") from None
+    _ready_until = time.time() + READY_CACHE_SECONDS
+
+
+def forget_ready() -> None:
+    global _ready_until
+    _ready_until = 0.0

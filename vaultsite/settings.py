@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from vaultsite import secrets as vault_secrets
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -51,18 +53,7 @@ def envstr(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
-def envsecret(name: str, dev_default: str) -> str:
-    """A secret: required unless DEBUG, where a fixed development value is used."""
-    value = os.environ.get(name)
-    if value:
-        return value
-    if DEBUG:
-        return dev_default
-    raise ImproperlyConfigured(f"{name} must be set (it is a secret with no production default)")
-
-
 DEBUG = envbool("DEBUG", False)
-SECRET_KEY = envsecret("SECRET_KEY", "dev-only-insecure-secret-key")
 ALLOWED_HOSTS = [h for h in envstr("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in envstr("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
@@ -115,11 +106,6 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        envstr("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"), conn_max_age=60
-    )
-}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-gb"
@@ -174,6 +160,9 @@ VAULT_TABLE = envstr("VAULT_TABLE", "sensitive-data")
 VAULT_AUDIT_TABLE = envstr("VAULT_AUDIT_TABLE", "vault-audit")
 # DynamoDB table the API authenticates against (a mirror of the ApiClient model).
 VAULT_CLIENTS_TABLE = envstr("VAULT_CLIENTS_TABLE", "vault-api-clients")
+# DynamoDB table of when each metric last alerted: one per region, not global, so each
+# region's alerting stands alone (tokens/alert_state.py).
+VAULT_ALERT_STATE_TABLE = envstr("VAULT_ALERT_STATE_TABLE", "vault-alert-state")
 # DynamoDB table holding the versioned wrapping and signing keys (the SDK's MetaStore),
 # themselves encrypted under the KMS key (a global table on AWS).
 VAULT_KEYS_TABLE = envstr("VAULT_KEYS_TABLE", "vault-keys")
@@ -227,10 +216,33 @@ if VAULT_FUNCTION_ROLE in ("writer", "reader"):
     MIDDLEWARE.remove("whitenoise.middleware.WhiteNoiseMiddleware")
 # Seconds to keep retrying a not-found token minted in the other region (replication lag).
 VAULT_REPLICATION_WAIT = envfloat("VAULT_REPLICATION_WAIT", 2.0)
-# Keyed hashes: API keys are stored as HMAC(API_KEY_PEPPER, key); audit records are
-# chained with HMAC(AUDIT_HMAC_KEY, ...), so whoever can write the table cannot forge it.
-API_KEY_PEPPER = envsecret("API_KEY_PEPPER", "dev-only-api-key-pepper")
-AUDIT_HMAC_KEY = envsecret("AUDIT_HMAC_KEY", "dev-only-audit-hmac-key")
+# --- secrets (vaultsite/secrets.py) ---------------------------------------------
+# On Lambda: "token-vault/", and the secrets come from Secrets Manager (one read of
+# each per cold start); locally and in tests: SECRET_KEY, API_KEY_PEPPER and
+# AUDIT_HMAC_KEY from the environment. Each is versioned (manage.py rotate_secret):
+# API keys are stored as HMAC(API_KEY_PEPPER, key) and audit records chained with
+# HMAC(AUDIT_HMAC_KEY, ...), each marked with the id of the value that made it.
+VAULT_SECRETS_PREFIX = envstr("VAULT_SECRETS_PREFIX", "")
+_DEV_SECRETS = {
+    "SECRET_KEY": "dev-only-insecure-secret-key",
+    "API_KEY_PEPPER": "dev-only-api-key-pepper",
+    "AUDIT_HMAC_KEY": "dev-only-audit-hmac-key",
+}
+_rings = vault_secrets.load(os.environ, AWS_REGION, AWS_ENDPOINT_URL, _DEV_SECRETS if DEBUG else {})
+VAULT_KEYRINGS = vault_secrets.Keyrings(_rings, VAULT_SECRETS_PREFIX, AWS_REGION, AWS_ENDPOINT_URL)
+SECRET_KEY = _rings["SECRET_KEY"].value
+# Sessions and signed values made before a rotation still verify.
+SECRET_KEY_FALLBACKS = _rings["SECRET_KEY"].older()
+# The operator's database: on Lambda, its host here and its user and password in
+# the secret <prefix>database; elsewhere DATABASE_URL (default: SQLite).
+VAULT_DATABASE_HOST = envstr("VAULT_DATABASE_HOST", "")
+if VAULT_SECRETS_PREFIX and VAULT_DATABASE_HOST:
+    _database_url = vault_secrets.database_url(
+        VAULT_SECRETS_PREFIX + "database", VAULT_DATABASE_HOST, AWS_REGION, AWS_ENDPOINT_URL
+    )
+else:
+    _database_url = envstr("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60)}
 # Seconds a process remembers a verified API key; a revoked key works at most this long.
 API_KEY_CACHE_SECONDS = envint("API_KEY_CACHE_SECONDS", 30)
 if API_KEY_CACHE_SECONDS < 0:
