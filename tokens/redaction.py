@@ -12,7 +12,12 @@ from tokens.validation import is_token_id
 # A token path runs to the end of the request target: a quote, " HTTP/", or the end.
 _TOKEN_PATH = re.compile(r"(/api/v1/tokens/)(.+?)(?=\"|\s+HTTP/|\s*$)", re.MULTILINE)
 _QUERY = re.compile(r"\?[^\s\"]*")
-_DIGIT_RUN = re.compile(r"(?<![\w-])(?:\d[ -]?){11,18}\d(?![\w-])")
+# Twelve digits or more, whatever separates them: up to three characters that
+# are neither letters nor quotes, or URL escapes (%20, %2E). Any length, so a
+# card number followed by more digits is caught too; a long number that is not
+# a card is redacted as well, which costs nothing.
+_SEPARATOR = r'(?:%[0-9A-Fa-f]{2}|[^0-9A-Za-z"\n])'
+_DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:{_SEPARATOR}{{0,3}}\d){{11,}}(?!\d)")
 
 
 def redact(text: str) -> str:
