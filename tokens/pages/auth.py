@@ -8,10 +8,12 @@ import time
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.auth_backends import AuthenticationBackend
 from allauth.account.authentication import get_authentication_records
 from allauth.account.forms import ChangePasswordForm as AllauthChangePasswordForm
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
+from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.urls import reverse
@@ -71,10 +73,20 @@ class AccountAdapter(DefaultAccountAdapter):
             raise
 
     def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
-        # allauth lets through users its backend refused (to show "inactive"):
-        # a superuser stays refused (see tokens/backends.py; audited there).
-        user = super().authenticate(request, **credentials)
-        return None if user is not None and user.is_superuser else user
+        """allauth's, less its one exception: it lets through an account our
+        backend refused (deactivated, superuser) to show an "inactive" page,
+        which tells whoever typed the password that it was right. Here a refused
+        account gets the answer, and the rate-limit count, of a wrong password
+        (audited by the user_login_failed signal)."""
+        self.pre_authenticate(request, **credentials)
+        AuthenticationBackend.unstash_authenticated_user()
+        user = authenticate(request, **credentials)
+        AuthenticationBackend.unstash_authenticated_user()  # refused accounts stay refused
+        if user is not None:
+            self._rollback_login_failed_rl_usage()
+        else:
+            self.authentication_failed(request, **credentials)
+        return user
 
     def reauthenticate(self, user: Any, password: str) -> bool:
         ok = super().reauthenticate(user, password)
