@@ -15,6 +15,7 @@ cannot be written, nothing changes.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 COMMAND_LINE = Actor(kind="system", id="cli", name="(command line)")
 # One-time passwords: no look-alike characters, grouped for reading aloud.
 OTP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+# API client names: no colon or space, so a name never looks like an actor id.
+CLIENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 SENSITIVE = frozenset(name for name, role in roles.ROLES.items() if role.sensitive)
 
 
@@ -342,8 +345,8 @@ def create_client(
         name = name.strip()
         scope_list = [s for s in PERMISSIONS if s in set(scopes)]
         field_list = [validation.field_name(f.strip(), "fields") for f in fields if f.strip()]
-        if not name or len(name) > 100:
-            raise InvalidInput("name: 1 to 100 characters")
+        if not CLIENT_NAME.match(name):
+            raise InvalidInput("name: 1 to 100 letters, digits and . _ - (a name, never an id like user:9)")
         if not scope_list or set(scopes) - set(PERMISSIONS):
             raise InvalidInput(f"scopes: a non-empty list from {', '.join(PERMISSIONS)}")
         if ApiClient.objects.filter(name=name).exists():

@@ -23,7 +23,7 @@ import botocore.exceptions
 from django.conf import settings
 
 from tokens import aws
-from tokens.actors import Actor, RequestContext
+from tokens.actors import Actor, RequestContext, is_actor_id
 from tokens.errors import AuditUnavailable
 
 GENESIS = "0" * 64
@@ -161,6 +161,8 @@ def search(
 ) -> list[dict[str, Any]]:
     """Records between start and end (newest first), filtered; by day via the GSI."""
     found: list[dict[str, Any]] = []
+    # An id (user:3) matches only ids, a name only names: a name is never an id.
+    actor_key = "actor_id" if is_actor_id(actor) else "actor"
     day = end.date()
     while day >= start.date() and len(found) < limit:
         for rec in _pages(
@@ -176,7 +178,7 @@ def search(
             },
             ScanIndexForward=False,
         ):
-            if actor and actor not in (rec.get("actor"), rec.get("actor_id")):
+            if actor and rec.get(actor_key) != actor:
                 continue
             if action and rec.get("action") != action:
                 continue
