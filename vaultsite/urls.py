@@ -14,6 +14,8 @@ from collections.abc import Callable
 from typing import Any
 
 from allauth.account.decorators import secure_admin_login
+from allauth.mfa.recovery_codes import views as recovery_views
+from allauth.mfa.totp import views as totp_views
 from django.conf import settings
 from django.contrib import admin
 from django.http import Http404, HttpRequest, HttpResponse
@@ -23,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from tokens.api import views as api_views
 from tokens.api.responses import method_not_allowed
+from tokens.pages.auth import fresh_code_required
 
 Patterns = list[URLPattern | URLResolver]
 
@@ -81,6 +84,12 @@ operator: Patterns = [
     path("accounts/email/", _closed),
     path("accounts/password/reset/", _closed),
     path("accounts/password/reset/<path:rest>", _closed),
+    # Removing or replacing an authenticator needs a code typed for it.
+    path("accounts/2fa/totp/deactivate/", fresh_code_required(totp_views.deactivate_totp)),
+    path(
+        "accounts/2fa/recovery-codes/generate/",
+        fresh_code_required(recovery_views.generate_recovery_codes),
+    ),
     path("accounts/", include("allauth.urls")),
     path("", include("tokens.pages.urls")),
 ]

@@ -5,21 +5,28 @@ re-authentication within VAULT_REVEAL_FRESH_AUTH seconds."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.auth_backends import AuthenticationBackend
 from allauth.account.authentication import get_authentication_records
 from allauth.account.forms import ChangePasswordForm as AllauthChangePasswordForm
+from allauth.core.exceptions import ReauthenticationRequired
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 
 from tokens import operator_events
 from tokens.models import OperatorAccount
+
+# How long a code typed to change an authenticator stays good for that change.
+CODE_FRESH_SECONDS = 120
+SPENT_CODE_KEY = "vault_authenticator_change_code_at"
 
 
 def last_authenticated_at(request: HttpRequest) -> float | None:
@@ -31,6 +38,38 @@ def last_authenticated_at(request: HttpRequest) -> float | None:
         r["at"] for r in get_authentication_records(request, user) if isinstance(r.get("at"), (int, float))
     ]
     return max(times) if times else None
+
+
+def last_code_at(request: HttpRequest) -> float | None:
+    """When this session last re-authenticated with an authenticator code."""
+    times = [
+        r["at"]
+        for r in get_authentication_records(request, request.user)
+        if r.get("reauthenticated") and r.get("method") == "mfa" and isinstance(r.get("at"), (int, float))
+    ]
+    return max(times) if times else None
+
+
+def fresh_code_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For the pages that remove or replace an authenticator: every change (a
+    POST) needs a code typed for it, within CODE_FRESH_SECONDS, and each code
+    serves one change. A sign-in, or a re-authentication for a reveal, is not
+    enough: a stolen session could otherwise swap the authenticator for its own.
+    allauth's middleware sends the operator to its code page and then replays
+    the change, through this check again."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if request.method == "POST" and user.is_authenticated and is_mfa_enabled(user):
+            at = last_code_at(request)
+            spent = float(request.session.get(SPENT_CODE_KEY, 0))
+            if at is None or at <= spent or time.time() - at > CODE_FRESH_SECONDS:
+                raise ReauthenticationRequired()
+            request.session[SPENT_CODE_KEY] = at
+        return view(request, *args, **kwargs)
+
+    return checked
 
 
 def recently_authenticated(request: HttpRequest, now: float | None = None) -> bool:
