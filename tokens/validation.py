@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
+from tokens import fieldtypes
 from tokens.crypto import RESERVED
 from tokens.errors import InvalidInput
 
@@ -77,6 +78,10 @@ def tokenize_data(data: object, now: int | None = None) -> tuple[dict[str, str],
             raise invalid(where, "values must not be empty")
         if size > MAX_VALUE_BYTES:
             raise invalid(where, f"values are at most {MAX_VALUE_BYTES} bytes of UTF-8")
+        try:
+            fieldtypes.normalize(name, value)
+        except fieldtypes.TypeMismatch as exc:
+            raise invalid(where, str(exc)) from None
         fields[name] = value
     if not fields:
         raise invalid("data", "give at least one field to tokenize")

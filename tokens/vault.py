@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 
 from monitoring import metrics
-from tokens import audit, crypto, storage, validation
+from tokens import audit, crypto, fieldtypes, storage, validation
 from tokens.actors import Actor, RequestContext
 from tokens.errors import (
     AuditUnavailable,
@@ -70,9 +70,13 @@ class Revealed:
     token_id: str
     data: dict[str, str] = field(repr=False)
     expires_at: int
+    masked: tuple[str, ...] = ()  # the fields whose values in `data` are masked
 
     def as_json(self) -> dict[str, Any]:
-        return {"tokenId": self.token_id, "data": self.data, "TTL": self.expires_at}
+        body: dict[str, Any] = {"tokenId": self.token_id, "data": self.data, "TTL": self.expires_at}
+        if self.masked:
+            body["masked"] = list(self.masked)
+        return body
 
 
 class _Operation:
@@ -198,10 +202,18 @@ def tokenize(actor: Actor, ctx: RequestContext, data: object) -> TokenInfo:
         return TokenInfo(op.token_id, now, expires_at, op.fields)
 
 
-def detokenize(actor: Actor, ctx: RequestContext, token_id: str, fields: object = None) -> Revealed:
-    """Verify, decrypt and return the token's fields (all, or those asked for)."""
+def detokenize(
+    actor: Actor, ctx: RequestContext, token_id: str, fields: object = None, mask: object = False
+) -> Revealed:
+    """Verify, decrypt and return the token's fields (all, or those asked for).
+
+    Values are masked by their field type when the caller asks (`mask`) and,
+    whatever it asks, for the fields its client may only see masked.
+    """
     with _operation("detokenize", actor, ctx, token_id) as op:
         requested = validation.field_list(fields)
+        if not isinstance(mask, bool):
+            raise validation.invalid("mask", "must be true or false")
         now = int(time.time())
         item = _load(token_id, now)
         # Verify before looking at fields, so a tampered item is an integrity
@@ -222,8 +234,13 @@ def detokenize(actor: Actor, ctx: RequestContext, token_id: str, fields: object 
             refused = [name for name in wanted if name not in actor.allowed_fields]
             if refused or not wanted:
                 raise PermissionDenied("This caller may not detokenize these fields.")
-        op.audit()
-        return Revealed(token_id, {name: plain[name]["S"] for name in wanted}, _expiry(plain))
+        masked = tuple(name for name in op.fields if mask or actor.must_mask(name))
+        op.audit(detail=f"masked {','.join(masked)}" if masked else "")
+        data = {
+            name: fieldtypes.mask(name, plain[name]["S"]) if name in masked else plain[name]["S"]
+            for name in wanted
+        }
+        return Revealed(token_id, data, _expiry(plain), masked)
 
 
 def metadata(actor: Actor, ctx: RequestContext, token_id: str) -> TokenInfo:

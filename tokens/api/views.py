@@ -28,11 +28,11 @@ def tokens(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[s
 
 @api("POST")
 def detokenize(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]) -> HttpResponse:
-    validation.only_keys(body, {"tokenId", "fields"})
+    validation.only_keys(body, {"tokenId", "fields", "mask"})
     token_id = body.get("tokenId")
     if not isinstance(token_id, str):
         raise validation.invalid("tokenId", "is required and must be a string")
-    revealed = vault.detokenize(actor, ctx, token_id, body.get("fields"))
+    revealed = vault.detokenize(actor, ctx, token_id, body.get("fields"), body.get("mask", False))
     return ok(revealed.as_json())
 
 
