@@ -1,5 +1,5 @@
-"""A person's flows in Debian's Chromium: first sign-in (new password, TOTP
-enrolment), tokenize, look up, reveal with a reason, change expiry, read and
+"""A person's flows in Debian's Chromium: first sign-in (sign-in link, own
+password, TOTP enrolment), tokenize, look up, reveal with a reason, change expiry, read and
 verify the audit log, sign out; and the 403 page. Screenshots of every page
 go to test-output/screenshots/."""
 
@@ -86,26 +86,28 @@ def shot(page: Page, name: str) -> None:
 
 
 def new_operator(username: str, roles: list[str]) -> str:
-    _, password = admin_ops.create_operator(None, RequestContext(channel="cli"), username, "", roles)
-    return password
+    """The path of the new operator's sign-in link (the command line is handed it)."""
+    _, invitation = admin_ops.create_operator(None, RequestContext(channel="cli"), username, "", roles)
+    return "/" + invitation.link.split("://", 1)[1].split("/", 1)[1]
 
 
 def test_an_operator_signs_in_enrols_and_works_through_the_vault(page: Page) -> None:
-    one_time = new_operator("olivia", ["tokenizer", "detokenizer", "ttl_manager", "auditor", "vault_admin"])
+    link = new_operator("olivia", ["tokenizer", "detokenizer", "ttl_manager", "auditor", "vault_admin"])
 
-    page.goto("/")
-    expect(page).to_have_url("/accounts/login/?next=/")
+    page.goto(link)
+    expect(page).to_have_url(link.rsplit("/", 2)[0] + "/set-password/")  # the token leaves the address bar
+    expect(page.get_by_role("heading", name="Choose your password")).to_be_visible()
+    shot(page, "02-choose-password-from-link")
+    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("New password confirmation").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set password").click()
+
+    expect(page).to_have_url("/accounts/login/")
+    expect(page.get_by_text("Password set. Sign in with it")).to_be_visible()
     shot(page, "01-sign-in")
     page.get_by_label("Login").fill("olivia")
-    page.get_by_label("Password").fill(one_time)
+    page.get_by_label("Password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-
-    expect(page).to_have_url("/accounts/password/change/")
-    shot(page, "02-change-one-time-password")
-    page.locator("#id_oldpassword").fill(one_time)
-    page.locator("#id_password1").fill(NEW_PASSWORD)
-    page.locator("#id_password2").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Change Password").click()
 
     expect(page).to_have_url("/accounts/2fa/totp/activate/")
     shot(page, "03-enrol-authenticator")
@@ -182,7 +184,7 @@ def test_an_operator_signs_in_enrols_and_works_through_the_vault(page: Page) -> 
         "detokenize",
         "change_expiry",
         "mfa_added",
-        "password_change",
+        "password_set",
         "sign_in",
     ):
         expect(table.get_by_role("cell", name=action, exact=True).first).to_be_visible()
@@ -224,12 +226,15 @@ def test_an_operator_signs_in_enrols_and_works_through_the_vault(page: Page) -> 
 
 
 def test_an_operator_without_the_role_gets_the_403_page(page: Page) -> None:
-    password = new_operator("tom", ["tokenizer"])
+    new_operator("tom", ["tokenizer"])
     from django.contrib.auth import get_user_model
 
     from tokens.models import OperatorAccount
 
     user = get_user_model().objects.get(username="tom")
+    password = NEW_PASSWORD
+    user.set_password(password)
+    user.save()
     OperatorAccount.objects.filter(user=user).update(must_change_password=False)
     from allauth.mfa.totp.internal.auth import TOTP
 

@@ -1,6 +1,7 @@
 """A logging filter for lines that may carry what a caller typed: request
-paths and query strings (a card number put where a token id goes), and long
-digit runs anywhere (a card number pasted into the wrong box)."""
+paths and query strings (a card number put where a token id goes), long
+digit runs anywhere (a card number pasted into the wrong box), and the token
+of an operator's sign-in link."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from tokens.validation import is_token_id
 
 # A token path runs to the end of the request target: a quote, " HTTP/", or the end.
 _TOKEN_PATH = re.compile(r"(/api/v1/tokens/)(.+?)(?=\"|\s+HTTP/|\s*$)", re.MULTILINE)
+# A sign-in link's token is a credential: /accounts/welcome/<uid>/<token>/.
+_SIGN_IN_LINK = re.compile(r"(/accounts/welcome/[^/\s\"]+/)(?!set-password/)[^/\s\"?]+")
 _QUERY = re.compile(r"\?[^\s\"]*")
 # Twelve digits or more, whatever separates them: up to three characters that
 # are neither letters nor quotes, or URL escapes (%20, %2E). Any length, so a
@@ -22,6 +25,7 @@ _DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:{_SEPARATOR}{{0,3}}\d){{11,}}(?!\d)")
 
 def redact(text: str) -> str:
     text = _QUERY.sub("?(redacted)", text)
+    text = _SIGN_IN_LINK.sub(r"\1(redacted)", text)
     text = _TOKEN_PATH.sub(
         lambda m: m.group(1) + (m.group(2) if is_token_id(m.group(2)) else "(redacted)"), text
     )

@@ -25,7 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from tokens.api import views as api_views
 from tokens.api.responses import method_not_allowed
-from tokens.pages.auth import fresh_code_required
+from tokens.pages.auth import SignInLinkView, fresh_code_required
 
 Patterns = list[URLPattern | URLResolver]
 
@@ -84,6 +84,8 @@ operator: Patterns = [
     path("accounts/email/", _closed),
     path("accounts/password/reset/", _closed),
     path("accounts/password/reset/<path:rest>", _closed),
+    # An operator's sign-in link: they choose their own password.
+    path("accounts/welcome/<uidb64>/<token>/", SignInLinkView.as_view(), name="signin-link"),
     # Removing or replacing an authenticator needs a code typed for it.
     path("accounts/2fa/totp/deactivate/", fresh_code_required(totp_views.deactivate_totp)),
     path(

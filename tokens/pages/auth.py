@@ -16,10 +16,12 @@ from allauth.account.forms import ChangePasswordForm as AllauthChangePasswordFor
 from allauth.core.exceptions import ReauthenticationRequired
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import authenticate
+from django.contrib.auth.views import PasswordResetConfirmView
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 
 from tokens import operator_events
 from tokens.models import OperatorAccount
@@ -137,6 +139,29 @@ class AccountAdapter(DefaultAccountAdapter):
         # The operator chose a password: the one-time password is spent.
         super().set_password(user, password)
         OperatorAccount.objects.filter(user=user).update(must_change_password=False)
+
+
+class SignInLinkView(PasswordResetConfirmView):
+    """An operator's sign-in link (tokens.signin_links): choose a password, then
+    sign in as usual. Django's view swaps the token out of the URL at once, so
+    it is not left in the address bar or a Referer."""
+
+    template_name = "account/signin_link.html"
+    success_url = reverse_lazy("account_login")
+    post_reset_login = False
+
+    def get_user(self, uidb64: str) -> Any:
+        user = super().get_user(uidb64)
+        # A deactivated account, or a superuser, gets no way in through a link.
+        return user if user is not None and user.is_active and not user.is_superuser else None
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        user = form.user
+        OperatorAccount.objects.filter(user=user).update(must_change_password=False)
+        operator_events.record("password_set", "success", user, self.request, detail="sign-in link")
+        messages.success(self.request, "Password set. Sign in with it, then enrol an authenticator app.")
+        return response
 
 
 class ChangePasswordForm(AllauthChangePasswordForm):

@@ -9,6 +9,7 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
+from tokens import admin_ops
 from tokens.models import OperatorAccount
 
 # Reachable before the one-time password is changed and MFA is enrolled.
@@ -28,6 +29,20 @@ def pending_step(user: Any) -> tuple[str, tuple[str, ...]] | None:
         allowed = (logout, reverse("account_reauthenticate"), reverse("mfa_index"))
         return reverse("mfa_activate_totp"), allowed
     return None
+
+
+class RoleLapseMiddleware:
+    """Time-boxed roles end on time: before any operator page answers, every
+    role whose time is up is taken (tokens.admin_ops.lapse_roles, audited)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not request.path.startswith(OPEN_PATHS):
+            admin_ops.lapse_roles()
+        return self.get_response(request)
 
 
 class OperatorGateMiddleware:
