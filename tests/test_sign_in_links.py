@@ -92,3 +92,18 @@ def test_a_failed_email_leaves_the_account_and_says_so(operators: dict[str, Any]
     )
     assert response.status_code == 200
     assert b"sign-in link could not be sent; try Reset later" in response.content
+
+
+def test_without_a_site_address_nothing_is_created_or_reset(operators: dict[str, Any], settings: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    from tokens.errors import InvalidInput
+
+    settings.VAULT_SITE_URL = ""
+    with pytest.raises(InvalidInput, match="VAULT_SITE_URL is not set"):
+        admin_ops.create_operator(operators["vault_admin"], UI, "jane", "jane@example.org", ["auditor"])
+    with pytest.raises(InvalidInput, match="VAULT_SITE_URL is not set"):
+        admin_ops.reset_operator(operators["vault_admin"], UI, "auditor")
+    assert not get_user_model().objects.filter(username="jane").exists()
+    operators["auditor"].refresh_from_db()
+    assert operators["auditor"].has_usable_password()

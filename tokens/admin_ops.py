@@ -202,6 +202,7 @@ def create_operator(
         # An operator's sensitive roles wait for a second vault admin.
         asked = [r for r in wanted if by is not None and r in SENSITIVE]
         now = [r for r in wanted if r not in asked]
+        signin_links.require_site_url()
         op.detail = f"{username} with roles [{','.join(now)}]" + (
             f", requested [{','.join(asked)}]" if asked else ""
         )
@@ -275,6 +276,7 @@ def reset_operator(by: Any, ctx: RequestContext, username: str, reason: str = ""
             )
             notices.request_made(request)
             return None
+        signin_links.require_site_url()
         cancelled = _cancel_requests_of(user, dry_run=True)
         if cancelled:
             op.detail += f"; cancels {cancelled} pending request(s)"
@@ -443,6 +445,7 @@ def approve_request(
                 _grant(user, request.role, request.hours)
         else:
             op.name, op.detail = "operator_reset", f"{_describe(user)}; {names}"
+            signin_links.require_site_url()
             op.audit()
             with transaction.atomic():
                 _decide(request, by, RoleRequest.APPROVED, comment)

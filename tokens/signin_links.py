@@ -24,9 +24,14 @@ from tokens.errors import InvalidInput
 log = logging.getLogger(__name__)
 
 
-def link_for(user: Any) -> str:
+def require_site_url() -> None:
+    """Checked before an account changes, so no account is left without a link."""
     if not settings.VAULT_SITE_URL:
         raise InvalidInput("sign-in link: VAULT_SITE_URL is not set, so no link can be made")
+
+
+def link_for(user: Any) -> str:
+    require_site_url()
     path = reverse(
         "signin-link", kwargs={"uidb64": urlsafe_base64_encode(force_bytes(user.pk)), "token": "x"}
     )
