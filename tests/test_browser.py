@@ -98,8 +98,8 @@ def test_an_operator_signs_in_enrols_and_works_through_the_vault(page: Page) -> 
     expect(page).to_have_url(link.rsplit("/", 2)[0] + "/set-password/")  # the token leaves the address bar
     expect(page.get_by_role("heading", name="Choose your password")).to_be_visible()
     shot(page, "02-choose-password-from-link")
-    page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
-    page.get_by_label("New password confirmation").fill(NEW_PASSWORD)
+    page.locator("#id_new_password1").fill(NEW_PASSWORD)
+    page.locator("#id_new_password2").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Set password").click()
 
     expect(page).to_have_url("/accounts/login/")
