@@ -258,3 +258,66 @@ def test_an_operator_without_the_role_gets_the_403_page(page: Page) -> None:
     [refused] = audit_where(action="page_forbidden", actor="tom")
     assert refused["detail"] == "GET pages:reveal"
     assert os.path.exists(SHOTS / "21-forbidden.png")
+
+
+def ready_operator(username: str, roles: list[str]) -> None:
+    """An operator past first sign-in: own password, TOTP enrolled."""
+    from allauth.mfa.totp.internal.auth import TOTP
+    from django.contrib.auth import get_user_model
+
+    from tests.conftest import TOTP_SECRET
+    from tokens.models import OperatorAccount
+
+    new_operator(username, roles)
+    user = get_user_model().objects.get(username=username)
+    user.email = f"{username}@example.org"
+    user.set_password(NEW_PASSWORD)
+    user.save()
+    OperatorAccount.objects.filter(user=user).update(must_change_password=False)
+    TOTP.activate(user, TOTP_SECRET)
+
+
+def sign_in(page: Page, username: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Login").fill(username)
+    page.get_by_label("Password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Code").fill(totp_code())
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("heading", name=f"Hello, {username}")).to_be_visible()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_time_boxed_grant_is_asked_for_with_a_reason_and_approved_with_a_comment(
+    page: Page, browser: Browser, live_server: Any, width: int
+) -> None:
+    from django.core import mail
+
+    for name, held in (("ann", ["vault_admin"]), ("ben", ["vault_admin"]), ("cat", ["auditor"])):
+        ready_operator(name, held)
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, "ann")
+    page.goto("/operators")
+    row = page.locator("tr", has=page.get_by_text("cat@example.org"))
+    row.get_by_label("Grant", exact=True).select_option("detokenizer")
+    row.get_by_label("for hours").fill("4")
+    row.get_by_label("grant reason").fill("INC-7: chargeback review needs card checks")
+    row.get_by_role("button", name="Grant").click()
+    expect(
+        page.get_by_text("Asked for detokenizer for cat; another vault admin must approve it")
+    ).to_be_visible()
+    shot(page, f"23-request-asked-{width}")
+    assert [m.to for m in mail.outbox] == [["ben@example.org"]]
+
+    second = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 900})
+    ben = second.new_page()
+    sign_in(ben, "ben")
+    expect(ben.get_by_text("ann asks to grant")).to_be_visible()
+    shot(ben, f"24-dashboard-pending-{width}")
+    ben.get_by_role("link", name="Decide on the Operators page").click()
+    ben.get_by_label("Comment").fill("incident open, checked with ann")
+    ben.get_by_role("button", name="Approve").click()
+    expect(ben.get_by_text("Approved: granted detokenizer to cat for 4 hours.")).to_be_visible()
+    expect(ben.get_by_text("until", exact=False).first).to_be_visible()
+    shot(ben, f"25-operators-time-boxed-{width}")
+    second.close()
