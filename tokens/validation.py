@@ -10,8 +10,8 @@ from typing import Any
 from django.conf import settings
 
 from tokens import fieldtypes
-from tokens.crypto import RESERVED
 from tokens.errors import InvalidInput
+from tokens.layout import RESERVED
 
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 TOKEN_ID = re.compile(r"^TKN-[A-Z]{2,8}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")

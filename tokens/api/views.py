@@ -13,8 +13,7 @@ from tokens import validation, vault
 from tokens.actors import Actor, RequestContext
 from tokens.api.decorators import api
 from tokens.api.openapi import spec
-from tokens.api.responses import from_exception, no_such_endpoint, ok
-from tokens.errors import VaultError
+from tokens.api.responses import no_such_endpoint, ok
 
 
 @api("POST")
@@ -55,20 +54,6 @@ def token(
 @csrf_exempt
 def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     return no_such_endpoint()
-
-
-@require_GET
-def healthz(request: HttpRequest) -> HttpResponse:
-    return ok({"status": "ok"})
-
-
-@require_GET
-def readyz(request: HttpRequest) -> HttpResponse:
-    try:
-        vault.ready()
-    except VaultError as exc:
-        return from_exception(exc)
-    return ok({"status": "ok"})
 
 
 @require_GET

@@ -9,7 +9,6 @@ from allauth.mfa.utils import is_mfa_enabled
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from tokens import admin_ops
 from tokens.models import OperatorAccount
 
 # Reachable before the one-time password is changed and MFA is enrolled.
@@ -41,6 +40,8 @@ class RoleLapseMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not request.path.startswith(OPEN_PATHS):
+            from tokens import admin_ops  # only signed-in operators need it (cold start)
+
             admin_ops.lapse_roles()
         return self.get_response(request)
 
