@@ -50,7 +50,7 @@ SCHEDULED_FUNCTIONS = ("keep_warm_callback", "monitoring.scheduled.check_anomali
 MANAGE_COMMANDS = frozenset(
     {
         "migrate", "migrate --noinput", "showmigrations", "createcachetable", "check --deploy",
-        "vault_bootstrap", "verify_audit", "setup_monitoring", "check_anomalies",
+        "vault_bootstrap", "verify_audit", "setup_monitoring", "check_anomalies", "lapse_roles",
     }
 )  # fmt: skip
 
