@@ -32,6 +32,15 @@ TOKEN = "TKN-SYD-4b30f90b-d478-4e4d-8b8d-96e34522f553"
         ("Not Found: /no/4111 - 1111 - 1111 - 1111", "Not Found: /no/(redacted number)"),
         ("Not Found: /no/x4111111111111111y", "Not Found: /no/x(redacted number)y"),
         ("Not Found: /no/41111111111111112026", "Not Found: /no/(redacted number)"),
+        (
+            "integrity failure: detokenize of TKN-SYD-2b7acb04-9ff5-4123-8456-789012345daf refused",
+            "integrity failure: detokenize of TKN-SYD-2b7acb04-9ff5-4123-8456-789012345daf refused",
+        ),
+        (
+            "request 0b2a6f7e-1234-4567-8901-234567890abc 4111.1111.1111.1111",
+            "request 0b2a6f7e-1234-4567-8901-234567890abc (redacted number)",
+        ),
+        ("41111111-1111-1111-1111-111111111111", "(redacted number)"),
     ],
 )
 def test_it_redacts_what_callers_typed(line: str, expected: str) -> None:

@@ -21,6 +21,24 @@ _QUERY = re.compile(r"\?[^\s\"]*")
 # a card is redacted as well, which costs nothing.
 _SEPARATOR = r'(?:%[0-9A-Fa-f]{2}|[^0-9A-Za-z"\n])'
 _DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:{_SEPARATOR}{{0,3}}\d){{11,}}(?!\d)")
+# A UUID (in a token id or a request id) is no card number, though its digits
+# across the dashes may be twelve or more: it is kept whole. One without a
+# letter (one in about three million) is treated as digits like any other.
+_UUID = re.compile(
+    r"(?<![0-9A-Za-z])[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}(?![0-9A-Za-z])", re.IGNORECASE
+)
+
+
+def _numbers(text: str) -> str:
+    kept, last = [], 0
+    for match in _UUID.finditer(text):
+        if not any(c.isalpha() for c in match.group()):
+            continue
+        kept.append(_DIGIT_RUN.sub("(redacted number)", text[last : match.start()]))
+        kept.append(match.group())
+        last = match.end()
+    kept.append(_DIGIT_RUN.sub("(redacted number)", text[last:]))
+    return "".join(kept)
 
 
 def redact(text: str) -> str:
@@ -29,7 +47,7 @@ def redact(text: str) -> str:
     text = _TOKEN_PATH.sub(
         lambda m: m.group(1) + (m.group(2) if is_token_id(m.group(2)) else "(redacted)"), text
     )
-    return _DIGIT_RUN.sub("(redacted number)", text)
+    return _numbers(text)
 
 
 class RedactPaths(logging.Filter):
