@@ -50,6 +50,16 @@ def tokens_in_table() -> int:
             "data",
             "a field name is 1-64 letters, digits or '_', starting with a letter",
         ),
+        (
+            {"data": {"cvc\n": "x"}},
+            "data",
+            "a field name is 1-64 letters, digits or '_', starting with a letter",
+        ),
+        (
+            {"data": {"tokenId\n": "x"}},
+            "data",
+            "a field name is 1-64 letters, digits or '_', starting with a letter",
+        ),
         ({"data": {f"f{i}": "x" for i in range(33)}}, "data", "at most 32 fields per token"),
         (
             {"data": {"pan": "x", "TTL": "soon"}},

@@ -31,7 +31,7 @@ def key_hash(key: str) -> str:
 
 
 def prefix_of(key: str) -> str | None:
-    match = KEY_FORMAT.match(key)
+    match = KEY_FORMAT.fullmatch(key)
     return match.group(1) if match else None
 
 

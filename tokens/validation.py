@@ -12,8 +12,13 @@ from django.conf import settings
 from tokens.crypto import RESERVED
 from tokens.errors import InvalidInput
 
-FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-TOKEN_ID = re.compile(r"^TKN-[A-Z]{2,8}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+# Patterns are written once, for both these checks and the OpenAPI document
+# (ECMA-262 there, where `$` ends the string). Python's `$` also matches before a
+# final newline, so the checks here always use fullmatch.
+FIELD_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+TOKEN_ID_PATTERN = r"^TKN-[A-Z]{2,8}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+FIELD_NAME = re.compile(FIELD_NAME_PATTERN)
+TOKEN_ID = re.compile(TOKEN_ID_PATTERN)
 MAX_FIELDS = 32
 MAX_VALUE_BYTES = 4096  # 32 x 4 KiB of ciphertext stays far inside DynamoDB's 400 KB
 RESERVED_LOWER = {name.lower() for name in RESERVED} | {"ttl"}
@@ -24,20 +29,20 @@ def invalid(field: str, problem: str) -> InvalidInput:
 
 
 def is_token_id(value: object) -> bool:
-    return isinstance(value, str) and TOKEN_ID.match(value) is not None
+    return isinstance(value, str) and TOKEN_ID.fullmatch(value) is not None
 
 
 def only_keys(body: dict[str, Any], allowed: set[str], where: str = "body") -> None:
     for key in body:
         if key not in allowed:
-            name = key if FIELD_NAME.match(key) else "(unnamed)"
+            name = key if FIELD_NAME.fullmatch(key) else "(unnamed)"
             raise invalid(f"{where}.{name}", f"unknown key; expected only {', '.join(sorted(allowed))}")
 
 
 def field_name(name: str, where: str) -> str:
     if name.startswith("*amzn-ddb-"):
         raise invalid(where, "field names starting '*amzn-ddb-' are reserved")
-    if not FIELD_NAME.match(name):
+    if not FIELD_NAME.fullmatch(name):
         raise invalid(where, "a field name is 1-64 letters, digits or '_', starting with a letter")
     if name.lower() in RESERVED_LOWER:
         raise invalid(where, f"'{name}' is a reserved name")
@@ -65,7 +70,7 @@ def tokenize_data(data: object, now: int | None = None) -> tuple[dict[str, str],
         if name == "TTL":
             expiry = ttl(value, "data.TTL", now)
             continue
-        where = f"data.{name}" if FIELD_NAME.match(name) else "data"
+        where = f"data.{name}" if FIELD_NAME.fullmatch(name) else "data"
         field_name(name, where)
         if not isinstance(value, str):
             raise invalid(where, "values must be strings")

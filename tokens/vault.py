@@ -25,7 +25,6 @@ from tokens.actors import Actor, RequestContext
 from tokens.errors import (
     AuditUnavailable,
     IntegrityFailure,
-    InvalidInput,
     NotFound,
     PermissionDenied,
     VaultError,
@@ -140,12 +139,15 @@ def _load(token_id: str, now: int) -> dict[str, Any]:
 
     Expiry is read from the plaintext TTL, so no KMS call is spent on expired
     items; the TTL is signed, so a TTL extended in the table fails at decrypt.
-    A token minted in another region may not have replicated yet: retry briefly.
+    A token minted in another configured region may not have replicated yet:
+    retry briefly. A region code no deployment has cannot replicate, so it is
+    not waited for (a made-up id must not hold a worker).
     """
     if not validation.is_token_id(token_id):
         raise NotFound(internal="malformed token id")
     deadline = time.monotonic() + settings.VAULT_REPLICATION_WAIT
-    remote = token_id.split("-")[1] != settings.VAULT_REGION_CODE
+    region = token_id.split("-")[1]
+    remote = region != settings.VAULT_REGION_CODE and region in settings.REGION_CODES.values()
     delay = 0.1
     while True:
         item = storage.get(token_id)
@@ -207,23 +209,30 @@ def detokenize(actor: Actor, ctx: RequestContext, token_id: str, fields: object 
         # Verify before looking at fields, so a tampered item is an integrity
         # failure whatever was asked, and field names are not probed unverified.
         plain = crypto.open_item(item)
-        present = sorted(set(item) - crypto.RESERVED)
-        if requested is not None:
-            missing = [name for name in requested if name not in present]
-            if missing:
-                raise InvalidInput(f"fields: this token has no field '{missing[0]}'")
-            wanted = requested
-        elif actor.allowed_fields is not None:
-            wanted = [name for name in present if name in actor.allowed_fields]
-        else:
-            wanted = present
-        op.fields = sorted(wanted)
-        if actor.allowed_fields is not None:
-            refused = [name for name in wanted if name not in actor.allowed_fields]
-            if refused or not wanted:
-                raise PermissionDenied("This caller may not detokenize these fields.")
+        op.fields = _fields_to_reveal(actor, requested, sorted(set(item) - crypto.RESERVED))
         op.audit()
-        return Revealed(token_id, {name: plain[name]["S"] for name in wanted}, _expiry(plain))
+        return Revealed(token_id, {name: plain[name]["S"] for name in op.fields}, _expiry(plain))
+
+
+def _fields_to_reveal(actor: Actor, requested: list[str] | None, present: list[str]) -> list[str]:
+    """The fields a detokenize hands back, or why not.
+
+    The caller's allow-list is checked before the token's own fields, so a
+    field-restricted caller asking for a field outside its list is refused
+    alike whether the token has that field or not: it learns nothing more.
+    """
+    allowed = actor.allowed_fields
+    if requested is None:
+        wanted = present if allowed is None else [name for name in present if name in allowed]
+        if not wanted:
+            raise PermissionDenied("This caller may not detokenize these fields.")
+        return wanted
+    if allowed is not None and any(name not in allowed for name in requested):
+        raise PermissionDenied("This caller may not detokenize these fields.")
+    missing = [name for name in requested if name not in present]
+    if missing:
+        raise validation.invalid("fields", f"this token has no field '{missing[0]}'")
+    return sorted(set(requested))
 
 
 def metadata(actor: Actor, ctx: RequestContext, token_id: str) -> TokenInfo:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
 
 from tokens import validation, vault
 from tokens.actors import Actor, RequestContext
 from tokens.api.decorators import api
 from tokens.api.openapi import spec
-from tokens.api.responses import from_exception, no_such_endpoint, ok
+from tokens.api.responses import from_exception, method_not_allowed, no_such_endpoint, ok
 from tokens.errors import VaultError
 
 
@@ -52,17 +53,31 @@ def token(
     return HttpResponse(status=204)
 
 
+def get_only(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """A public GET endpoint: any other method gets the API's JSON 405 with Allow
+    (never the CSRF page, which a POST would otherwise meet first)."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        if request.method != "GET":
+            return method_not_allowed(("GET",))
+        return view(request)
+
+    return wrapper
+
+
 @csrf_exempt
 def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     return no_such_endpoint()
 
 
-@require_GET
+@get_only
 def healthz(request: HttpRequest) -> HttpResponse:
     return ok({"status": "ok"})
 
 
-@require_GET
+@get_only
 def readyz(request: HttpRequest) -> HttpResponse:
     try:
         vault.ready()
@@ -71,11 +86,11 @@ def readyz(request: HttpRequest) -> HttpResponse:
     return ok({"status": "ok"})
 
 
-@require_GET
+@get_only
 def openapi(request: HttpRequest) -> HttpResponse:
     return ok(spec())
 
 
-@require_GET
+@get_only
 def docs(request: HttpRequest) -> HttpResponse:
     return render(request, "tokens/api_docs.html", {"spec": spec()})
