@@ -64,8 +64,13 @@ def record(
     token_id: str = "",
     fields: Iterable[str] = (),
     detail: str = "",
+    token_ids: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Append one record; raise AuditUnavailable if it could not be written."""
+    """Append one record; raise AuditUnavailable if it could not be written.
+
+    A batch request writes one record per outcome naming every token it
+    concerns in `token_ids`; `search` finds a token there as well.
+    """
     global _chain
     now = datetime.now(UTC)
     entry: dict[str, Any] = {
@@ -86,6 +91,8 @@ def record(
         "channel": ctx.channel,
         "detail": detail[:MAX_TEXT],
     }
+    if token_ids:
+        entry["token_ids"] = list(token_ids)
     with _lock:
         if _chain is None:
             _chain = _new_chain()
@@ -180,7 +187,7 @@ def search(
                 continue
             if action and rec.get("action") != action:
                 continue
-            if token_id and rec.get("token_id") != token_id:
+            if token_id and rec.get("token_id") != token_id and token_id not in rec.get("token_ids", ()):
                 continue
             if outcome and rec.get("outcome") != outcome:
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import botocore.exceptions
@@ -63,3 +64,48 @@ def delete(token_id: str) -> None:
 def ping() -> None:
     """Raise Unavailable unless the table answers."""
     _call("describe_table", TableName=settings.VAULT_TABLE)
+
+
+# DynamoDB's own limits per call.
+BATCH_GET_LIMIT = 100
+TRANSACT_LIMIT = 100
+
+
+def get_many(token_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The raw items of up to BATCH_GET_LIMIT token ids, by id (absent ids are left out).
+
+    Keys DynamoDB leaves unprocessed (throttling) are asked again, with a short
+    backoff, while the request budget lasts; after that the read is unavailable.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    keys = [{"tokenId": {"S": token_id}} for token_id in dict.fromkeys(token_ids)]
+    for attempt in range(settings.AWS_MAX_ATTEMPTS + 1):
+        if not keys:
+            return found
+        if attempt:
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        response = _call(
+            "batch_get_item",
+            RequestItems={settings.VAULT_TABLE: {"Keys": keys, "ConsistentRead": True}},
+        )
+        for item in response.get("Responses", {}).get(settings.VAULT_TABLE, []):
+            found[item["tokenId"]["S"]] = item
+        keys = response.get("UnprocessedKeys", {}).get(settings.VAULT_TABLE, {}).get("Keys", [])
+    raise aws.unavailable("DynamoDB")
+
+
+def put_many_new(items: list[dict[str, Any]]) -> None:
+    """Write up to TRANSACT_LIMIT sealed items, each conditioned on a new id: all or none."""
+    _call(
+        "transact_write_items",
+        TransactItems=[
+            {
+                "Put": {
+                    "TableName": settings.VAULT_TABLE,
+                    "Item": item,
+                    "ConditionExpression": "attribute_not_exists(tokenId)",
+                }
+            }
+            for item in items
+        ],
+    )

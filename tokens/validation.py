@@ -20,8 +20,18 @@ TOKEN_ID_PATTERN = r"^TKN-[A-Z]{2,8}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab]
 FIELD_NAME = re.compile(FIELD_NAME_PATTERN)
 TOKEN_ID = re.compile(TOKEN_ID_PATTERN)
 MAX_FIELDS = 32
+MAX_BATCH = 100  # records or tokens in one batch request
 MAX_VALUE_BYTES = 4096  # 32 x 4 KiB of ciphertext stays far inside DynamoDB's 400 KB
 RESERVED_LOWER = {name.lower() for name in RESERVED} | {"ttl"}
+# Names the field-name pattern lets through but that are reserved, in any case
+# ("ttl", "TokenID", ...), as one ECMA-262 pattern for the document.
+RESERVED_NAME_PATTERN = "^(?:{})$".format(
+    "|".join(
+        "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in name)
+        for name in sorted(RESERVED_LOWER)
+        if re.fullmatch(FIELD_NAME_PATTERN, name)
+    )
+)
 
 
 def invalid(field: str, problem: str) -> InvalidInput:
@@ -51,6 +61,8 @@ def field_name(name: str, where: str) -> str:
 
 def ttl(value: object, where: str, now: int | None = None) -> int:
     now = int(time.time()) if now is None else now
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 1.7e9 is an integer too (as in JSON Schema)
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid(where, "TTL must be an integer number of seconds since the Unix epoch")
     if value <= now:
@@ -92,6 +104,42 @@ def tokenize_data(data: object, now: int | None = None) -> tuple[dict[str, str],
     return fields, expiry
 
 
+def batch(body: dict[str, Any], key: str) -> list[Any]:
+    """The list under `key` of a batch body: 1 to MAX_BATCH entries, checked one by one later."""
+    only_keys(body, {key})
+    entries = body.get(key)
+    if not isinstance(entries, list) or not 1 <= len(entries) <= MAX_BATCH:
+        raise invalid(key, f"is required: a list of 1 to {MAX_BATCH} entries")
+    return entries
+
+
+def batch_record(entry: object, where: str) -> object:
+    """One entry of a tokenize batch, {"data": {...}}: its data."""
+    if not isinstance(entry, dict):
+        raise invalid(where, 'must be an object {"data": {...}}')
+    only_keys(entry, {"data"}, where)
+    if "data" not in entry:
+        raise invalid(f"{where}.data", "is required")
+    return entry["data"]
+
+
+def detokenize_request(body: object, where: str = "") -> tuple[str, object]:
+    """A detokenize request, {"tokenId", "fields"?}: (token id, fields as sent).
+
+    The token id is only checked to be a string (a malformed one is answered
+    like an unknown token) and the fields are checked by the vault, so both
+    refusals are audited there.
+    """
+    prefix = f"{where}." if where else ""
+    if not isinstance(body, dict):
+        raise invalid(where or "body", 'must be an object {"tokenId": ..., "fields": [...]}')
+    only_keys(body, {"tokenId", "fields"}, where or "body")
+    token_id = body.get("tokenId")
+    if not isinstance(token_id, str):
+        raise invalid(f"{prefix}tokenId", "is required and must be a string")
+    return token_id, body.get("fields")
+
+
 def field_list(value: object, where: str = "fields") -> list[str] | None:
     if value is None:
         return None
@@ -100,3 +148,92 @@ def field_list(value: object, where: str = "fields") -> list[str] | None:
     if len(value) > MAX_FIELDS:
         raise invalid(where, f"at most {MAX_FIELDS} field names")
     return [field_name(v, where) for v in value]
+
+
+# --- The same rules as JSON Schema, for the OpenAPI document -----------------------
+
+
+def field_name_schema() -> dict[str, Any]:
+    return {
+        "type": "string",
+        "pattern": FIELD_NAME_PATTERN,
+        "not": {"pattern": RESERVED_NAME_PATTERN},
+        "description": (
+            "1-64 letters, digits or '_', starting with a letter; not a reserved name "
+            f"({', '.join(sorted(n for n in RESERVED_LOWER if FIELD_NAME.fullmatch(n)))}, in any case)."
+        ),
+        "example": "drivers_license",
+    }
+
+
+def field_value_schema() -> dict[str, Any]:
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_VALUE_BYTES,
+        "description": (
+            f"1 to {MAX_VALUE_BYTES} bytes of UTF-8 (a character outside ASCII counts 2 to 4 bytes); "
+            "valid Unicode, so no lone surrogate."
+        ),
+    }
+
+
+def ttl_schema(now: int) -> dict[str, Any]:
+    return {
+        "type": "integer",
+        "exclusiveMinimum": now,
+        "maximum": now + settings.VAULT_MAX_RETENTION,
+        "description": (
+            "Expiry in Unix seconds, relative to now: the server accepts any time after the moment "
+            f"it receives the request and at most VAULT_MAX_RETENTION ({settings.VAULT_MAX_RETENTION} s) "
+            "after it, and when changing an expiry at most that long after the token's creation. "
+            "`exclusiveMinimum` and `maximum` are that window as of when this document was served: "
+            "compute a TTL from the current time when sending."
+        ),
+        "example": now + settings.VAULT_DEFAULT_RETENTION,
+    }
+
+
+def token_data_schema(now: int) -> dict[str, Any]:
+    fields = {"additionalProperties": field_value_schema()}
+    return {
+        "type": "object",
+        "description": (
+            f"Field name -> value, 1 to {MAX_FIELDS} fields, plus an optional `TTL` "
+            f"(default: {settings.VAULT_DEFAULT_RETENTION} s from now)."
+        ),
+        "properties": {"TTL": ttl_schema(now)},
+        "propertyNames": {"anyOf": [{"const": "TTL"}, field_name_schema()]},
+        **fields,
+        "anyOf": [
+            {"required": ["TTL"], "minProperties": 2, "maxProperties": MAX_FIELDS + 1},
+            {"not": {"required": ["TTL"]}, "minProperties": 1, "maxProperties": MAX_FIELDS},
+        ],
+        "example": {
+            "drivers_license": "987654321",
+            "medicare_card": "1234 56789 0",
+            "TTL": now + settings.VAULT_DEFAULT_RETENTION,
+        },
+    }
+
+
+def field_list_schema() -> dict[str, Any]:
+    return {
+        "type": "array",
+        "items": field_name_schema(),
+        "minItems": 1,
+        "maxItems": MAX_FIELDS,
+        "description": "The fields to return; without it, all (that the caller may read).",
+    }
+
+
+def token_id_schema() -> dict[str, Any]:
+    return {
+        "type": "string",
+        "pattern": TOKEN_ID_PATTERN,
+        "description": (
+            "TKN-<region code>-<UUID v4>. A string of another shape is answered like an unknown "
+            "token (404 token_not_found)."
+        ),
+        "example": "TKN-SYD-4b30f90b-d478-4e4d-8b8d-96e34522f553",
+    }

@@ -25,8 +25,10 @@ from tokens.actors import Actor, RequestContext
 from tokens.errors import (
     AuditUnavailable,
     IntegrityFailure,
+    InvalidInput,
     NotFound,
     PermissionDenied,
+    Unavailable,
     VaultError,
 )
 
@@ -93,18 +95,11 @@ class _Operation:
 
 @contextmanager
 def _operation(name: str, actor: Actor, ctx: RequestContext, token_id: str = "") -> Iterator[_Operation]:
-    permission, served_by = OPERATIONS[name]
     op = _Operation(name, actor, ctx, token_id)
     started = time.monotonic()
     outcome = "success"
     try:
-        if settings.VAULT_FUNCTION_ROLE not in served_by:
-            raise PermissionDenied(
-                f"This {settings.VAULT_FUNCTION_ROLE} function does not serve {name}.",
-                internal="function role",
-            )
-        if not actor.may(permission):
-            raise PermissionDenied(f"This caller lacks the '{permission}' permission.")
+        _allowed(name, actor)
         yield op
     except VaultError as exc:
         outcome = exc.outcome
@@ -117,6 +112,18 @@ def _operation(name: str, actor: Actor, ctx: RequestContext, token_id: str = "")
         raise VaultError(internal=type(exc).__name__) from None
     finally:
         metrics.record(name, outcome, time.monotonic() - started)
+
+
+def _allowed(name: str, actor: Actor) -> None:
+    """PermissionDenied unless this function serves `name` and `actor` may do it."""
+    permission, served_by = OPERATIONS[name]
+    if settings.VAULT_FUNCTION_ROLE not in served_by:
+        raise PermissionDenied(
+            f"This {settings.VAULT_FUNCTION_ROLE} function does not serve {name}.",
+            internal="function role",
+        )
+    if not actor.may(permission):
+        raise PermissionDenied(f"This caller lacks the '{permission}' permission.")
 
 
 def _record_failure(op: _Operation, outcome: str, detail: str, exc: BaseException) -> None:
@@ -282,3 +289,217 @@ def ready() -> None:
     """Raise Unavailable unless DynamoDB and KMS both answer."""
     storage.ping()
     crypto.ping()
+
+
+# --- Batches --------------------------------------------------------------------
+# A batch is many records under one check of the caller: each record gets its own
+# result (a token, its values, or the error a single call would give), and one
+# audit record per outcome names every token concerned (`token_ids`), written
+# before anything is committed or handed back. Metrics count every record, so a
+# batch weighs what the same single calls would.
+
+BatchResult = TokenInfo | Revealed | VaultError
+# One audit record lists at most this many tokens (and one transaction holds the
+# items of one chunk), so a record stays far below DynamoDB's item size limit.
+BATCH_CHUNK = storage.TRANSACT_LIMIT
+
+
+def _unavailable(exc: VaultError) -> Unavailable:
+    """A batch entry's answer for a dependency failure that a single call would answer 500 to."""
+    log.error("batch entry failed: %s", exc.internal or exc.code)
+    return Unavailable(internal=exc.internal or exc.code)
+
+
+def _check_caller(name: str, actor: Actor, ctx: RequestContext) -> None:
+    """The whole-request check of a batch: function role and permission (audited when refused)."""
+    try:
+        _allowed(name, actor)
+    except PermissionDenied as exc:
+        _record_failure(_Operation(name, actor, ctx, ""), exc.outcome, exc.internal or exc.code, exc)
+        metrics.record(name, exc.outcome, 0.0)
+        raise
+
+
+def _count(name: str, results: list[BatchResult], started: float) -> None:
+    each = (time.monotonic() - started) / max(len(results), 1)
+    for result in results:
+        metrics.record(name, result.outcome if isinstance(result, VaultError) else "success", each)
+
+
+def _audit_batch(
+    name: str,
+    actor: Actor,
+    ctx: RequestContext,
+    outcome: str,
+    token_ids: list[str],
+    fields: set[str],
+    of: int,
+) -> None:
+    if token_ids:
+        audit.record(
+            name, outcome, actor, ctx,
+            fields=fields, token_ids=token_ids, detail=f"batch: {len(token_ids)} of {of} records",
+        )  # fmt: skip
+
+
+def _audit_failures(
+    name: str, actor: Actor, ctx: RequestContext, ids: list[str], results: list[BatchResult]
+) -> None:
+    """Best effort, as for single calls: refusals are answered even when the log is down."""
+    by_outcome: dict[str, list[str]] = {}
+    for token_id, result in zip(ids, results, strict=True):
+        if isinstance(result, VaultError) and not isinstance(result, AuditUnavailable):
+            by_outcome.setdefault(result.outcome, []).append(token_id or "(new)")
+    for outcome, token_ids in sorted(by_outcome.items()):
+        try:
+            _audit_batch(name, actor, ctx, outcome, token_ids, set(), len(results))
+        except AuditUnavailable:
+            log.error("audit log unavailable while recording a failed %s batch", name)
+
+
+def tokenize_batch(actor: Actor, ctx: RequestContext, records: list[object]) -> list[BatchResult]:
+    """Tokenize each record's data ({"data": {...}}); a bad record does not stop the others.
+
+    Each chunk of records is one audit record then one transaction of items: if
+    a dependency fails, the records not yet written get `unavailable`, and no
+    chunk is half-written.
+    """
+    _check_caller("tokenize", actor, ctx)
+    started = time.monotonic()
+    now = int(time.time())
+    results: list[BatchResult] = []
+    ids: list[str] = []
+    sealed: dict[int, dict[str, Any]] = {}
+    for index, record in enumerate(records):
+        try:
+            data = validation.batch_record(record, f"records[{index}]")
+            fields, expires_at = validation.tokenize_data(data, now)
+            info = TokenInfo(new_token_id(), now, expires_at, sorted(fields))
+            sealed[index] = crypto.seal(
+                {
+                    "tokenId": {"S": info.token_id},
+                    "createdAt": {"N": str(now)},
+                    "TTL": {"N": str(expires_at)},
+                    **{name: {"S": value} for name, value in fields.items()},
+                }
+            )
+            results.append(info)
+            ids.append(info.token_id)
+        except VaultError as exc:
+            results.append(exc if isinstance(exc, InvalidInput | Unavailable) else _unavailable(exc))
+            ids.append("")
+    ready = sorted(sealed)
+    failed: VaultError | None = None
+    for start in range(0, len(ready), BATCH_CHUNK):
+        chunk = ready[start : start + BATCH_CHUNK]
+        try:
+            if failed is not None:
+                raise failed
+            infos = [results[i] for i in chunk]
+            _audit_batch(
+                "tokenize", actor, ctx, "success", [ids[i] for i in chunk],
+                {f for info in infos if isinstance(info, TokenInfo) for f in info.fields}, len(records),
+            )  # fmt: skip
+            storage.put_many_new([sealed[i] for i in chunk])
+        except VaultError as exc:
+            failed = exc if isinstance(exc, Unavailable) else _unavailable(exc)
+            for i in chunk:
+                results[i] = failed
+    _audit_failures("tokenize", actor, ctx, ids, results)
+    _count("tokenize", results, started)
+    return results
+
+
+def detokenize_batch(actor: Actor, ctx: RequestContext, entries: list[object]) -> list[BatchResult]:
+    """Detokenize each entry ({"tokenId", "fields"?}) with the rules of a single call, token by token."""
+    _check_caller("detokenize", actor, ctx)
+    started = time.monotonic()
+    now = int(time.time())
+    results: list[BatchResult] = []
+    requests: list[tuple[str, object] | InvalidInput] = []
+    for index, entry in enumerate(entries):
+        try:
+            requests.append(validation.detokenize_request(entry, f"tokens[{index}]"))
+        except InvalidInput as exc:
+            requests.append(exc)
+    ids = [
+        "" if isinstance(r, InvalidInput) else r[0] if validation.is_token_id(r[0]) else MALFORMED
+        for r in requests
+    ]
+    try:
+        items = _load_many([r[0] for r in requests if not isinstance(r, InvalidInput)], now)
+    except VaultError as exc:
+        results = [exc if isinstance(exc, Unavailable) else _unavailable(exc)] * len(requests)
+        _count("detokenize", results, started)
+        return results
+    for request in requests:
+        if isinstance(request, InvalidInput):
+            results.append(request)
+            continue
+        token_id, fields = request
+        try:
+            requested = validation.field_list(fields)
+            item = items.get(token_id)
+            if item is None:
+                raise NotFound(internal="unknown or expired token")
+            plain = crypto.open_item(item)
+            wanted = _fields_to_reveal(actor, requested, sorted(set(item) - crypto.RESERVED))
+            results.append(Revealed(token_id, {name: plain[name]["S"] for name in wanted}, _expiry(plain)))
+        except (InvalidInput, NotFound, IntegrityFailure, PermissionDenied, Unavailable) as exc:
+            if isinstance(exc, IntegrityFailure):
+                log.warning(
+                    "integrity failure: detokenize of %s refused (request %s)", token_id, ctx.request_id
+                )
+            results.append(exc)
+        except VaultError as exc:
+            results.append(_unavailable(exc))
+    revealed = [r for r in results if isinstance(r, Revealed)]
+    try:
+        for start in range(0, len(revealed), BATCH_CHUNK):
+            chunk = revealed[start : start + BATCH_CHUNK]
+            _audit_batch(
+                "detokenize", actor, ctx, "success", [r.token_id for r in chunk],
+                {name for r in chunk for name in r.data}, len(requests),
+            )  # fmt: skip
+    except AuditUnavailable as exc:
+        # Nothing is handed back unless its reveal is on record.
+        results = [exc if isinstance(r, Revealed) else r for r in results]
+    _audit_failures("detokenize", actor, ctx, ids, results)
+    _count("detokenize", results, started)
+    return results
+
+
+def _load_many(token_ids: list[str], now: int) -> dict[str, dict[str, Any]]:
+    """Live raw items by id (malformed, unknown and expired ids are left out).
+
+    As `_load`, ids of another configured region that are not here yet are
+    asked again, together, until the replication wait is over.
+    """
+    wanted = [t for t in dict.fromkeys(token_ids) if validation.is_token_id(t)]
+    found: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), storage.BATCH_GET_LIMIT):
+        found.update(storage.get_many(wanted[start : start + storage.BATCH_GET_LIMIT]))
+    deadline = time.monotonic() + settings.VAULT_REPLICATION_WAIT
+    delay = 0.1
+    while True:
+        waiting = [t for t in wanted if t not in found and _replicates(t)]
+        if not waiting or time.monotonic() + delay > deadline:
+            break
+        time.sleep(delay)
+        delay *= 2
+        for start in range(0, len(waiting), storage.BATCH_GET_LIMIT):
+            found.update(storage.get_many(waiting[start : start + storage.BATCH_GET_LIMIT]))
+    live: dict[str, dict[str, Any]] = {}
+    for token_id, item in found.items():
+        try:
+            if _expiry(item) > now:
+                live[token_id] = item
+        except IntegrityFailure:
+            live[token_id] = item  # open_item refuses it, as an integrity failure
+    return live
+
+
+def _replicates(token_id: str) -> bool:
+    """True for a token of another region this deployment has (it may still be replicating)."""
+    region = token_id.split("-")[1]
+    return region != settings.VAULT_REGION_CODE and region in settings.REGION_CODES.values()

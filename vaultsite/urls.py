@@ -52,10 +52,14 @@ health: Patterns = [
 # Any other API path: the API's JSON 404, for every method (so no CSRF page).
 api_not_found: Patterns = [re_path(r"^api/v1/(?P<rest>.*)$", api_views.not_found)]
 
-writer: Patterns = [path("api/v1/tokens", api_views.tokens, name="api-tokens")]
+writer: Patterns = [
+    path("api/v1/tokens", api_views.tokens, name="api-tokens"),
+    path("api/v1/tokens/batch", api_views.tokens_batch, name="api-tokens-batch"),
+]
 
 reader: Patterns = [
     path("api/v1/detokenize", api_views.detokenize, name="api-detokenize"),
+    path("api/v1/detokenize/batch", api_views.detokenize_batch, name="api-detokenize-batch"),
     path("api/v1/tokens/<str:token_id>", only(api_views.token, "GET"), name="api-token"),
 ]
 

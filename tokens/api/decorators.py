@@ -56,15 +56,16 @@ class _RateLimiter:
         self.lock = threading.Lock()
         self.hits: dict[str, deque[float]] = defaultdict(deque)
 
-    def allow(self, key: str, limit: int) -> bool:
+    def allow(self, key: str, limit: int, cost: int = 1) -> bool:
+        """Take `cost` requests from `key`'s minute, or none if they do not all fit."""
         now = time.monotonic()
         with self.lock:
             window = self.hits[key]
             while window and window[0] <= now - 60:
                 window.popleft()
-            if len(window) >= limit:
+            if len(window) + cost > limit:
                 return False
-            window.append(now)
+            window.extend([now] * cost)
             return True
 
 
@@ -114,7 +115,7 @@ def api(*methods: str) -> Callable[[View], View]:
                 if isinstance(actor, HttpResponse):
                     return actor
                 if not limiter.allow(actor.id, settings.VAULT_API_RATE_LIMIT):
-                    return _throttled()
+                    return throttled()
                 body: Any = None
                 if request.method in BODY_METHODS:
                     body, problem = _parse_body(request)
@@ -143,7 +144,7 @@ def _authenticate(request: HttpRequest, ctx: RequestContext) -> Actor | HttpResp
     return actor
 
 
-def _throttled() -> HttpResponse:
+def throttled() -> HttpResponse:
     response = error(429, "throttled", "Too many requests; slow down.")
     response["Retry-After"] = "60"
     return response
@@ -153,7 +154,7 @@ def _refuse(ctx: RequestContext, detail: str, message: str) -> HttpResponse:
     # Failed attempts count against the source address, so guessing keys (or
     # flooding the audit log with refusals) is throttled too.
     if not limiter.allow(f"ip:{ctx.source_ip}", settings.VAULT_API_RATE_LIMIT):
-        return _throttled()
+        return throttled()
     try:
         audit.record("authenticate", "denied", ANONYMOUS, ctx, detail=detail)
     except AuditUnavailable:

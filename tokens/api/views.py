@@ -6,16 +6,17 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 
 from tokens import validation, vault
 from tokens.actors import Actor, RequestContext
-from tokens.api.decorators import api
+from tokens.api.decorators import api, limiter, throttled
 from tokens.api.openapi import spec
 from tokens.api.responses import from_exception, method_not_allowed, no_such_endpoint, ok
-from tokens.errors import VaultError
+from tokens.errors import VaultError, error_body, public
 
 
 @api("POST")
@@ -29,12 +30,38 @@ def tokens(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[s
 
 @api("POST")
 def detokenize(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]) -> HttpResponse:
-    validation.only_keys(body, {"tokenId", "fields"})
-    token_id = body.get("tokenId")
-    if not isinstance(token_id, str):
-        raise validation.invalid("tokenId", "is required and must be a string")
-    revealed = vault.detokenize(actor, ctx, token_id, body.get("fields"))
+    token_id, fields = validation.detokenize_request(body)
+    revealed = vault.detokenize(actor, ctx, token_id, fields)
     return ok(revealed.as_json())
+
+
+@api("POST")
+def tokens_batch(
+    request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]
+) -> HttpResponse:
+    records = validation.batch(body, "records")
+    return ok({"results": [_result(r) for r in vault.tokenize_batch(actor, ctx, records)]})
+
+
+@api("POST")
+def detokenize_batch(
+    request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]
+) -> HttpResponse:
+    entries = validation.batch(body, "tokens")
+    # A batch of n reveals weighs n requests (the call itself paid one), so
+    # batching gains a scraper nothing over single calls.
+    if not limiter.allow(actor.id, settings.VAULT_API_RATE_LIMIT, cost=len(entries) - 1):
+        return throttled()
+    return ok({"results": [_result(r) for r in vault.detokenize_batch(actor, ctx, entries)]})
+
+
+def _result(result: vault.BatchResult) -> dict[str, Any]:
+    if isinstance(result, VaultError):
+        exc = public(result)
+        return error_body(exc.code, exc.message, **exc.details)
+    if isinstance(result, vault.TokenInfo):
+        return {"tokenId": result.token_id, "TTL": result.expires_at}
+    return result.as_json()
 
 
 @api("GET", "PATCH", "DELETE")
