@@ -16,6 +16,8 @@ from tokens.bootstrap import bootstrap
 from tokens.models import ApiClient
 
 MARKER = "4111-MARKER-SECRET-9731"
+# A marker that passes the card type's rules (Luhn-valid, found in no test card list).
+CARD_MARKER = "4973 1722 4066 0003"
 
 
 @pytest.fixture(autouse=True)

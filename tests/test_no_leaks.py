@@ -36,12 +36,12 @@ def test_the_marker_appears_only_in_the_detokenize_response(
     full_api: Api, everything: Any, settings: Any
 ) -> None:
     settings.METRICS_SINK = "emf"  # metrics go to stdout, which is checked too
-    created = full_api.post("/api/v1/tokens", {"data": {"pan": MARKER, "cvc": MARKER}})
+    created = full_api.post("/api/v1/tokens", {"data": {"pan": MARKER, "note": MARKER}})
     token = created.json()["tokenId"]
     meta = full_api.get(f"/api/v1/tokens/{token}")
     patched = full_api.patch(f"/api/v1/tokens/{token}", {"TTL": int(time.time()) + 900})
     revealed = full_api.post("/api/v1/detokenize", {"tokenId": token})
-    assert revealed.json()["data"] == {"pan": MARKER, "cvc": MARKER}
+    assert revealed.json()["data"] == {"pan": MARKER, "note": MARKER}
     deleted = full_api.delete(f"/api/v1/tokens/{token}")
     assert_marker_absent(*everything, created, meta, patched, deleted)
 

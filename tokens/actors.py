@@ -18,9 +18,14 @@ class Actor:
     permissions: frozenset[str] = frozenset()
     # Field names this actor may detokenize; None means all fields.
     allowed_fields: frozenset[str] | None = None
+    # Field names this actor only ever receives masked; "*" means every field.
+    masked_fields: frozenset[str] = frozenset()
 
     def may(self, permission: str) -> bool:
         return permission in self.permissions
+
+    def must_mask(self, field: str) -> bool:
+        return field in self.masked_fields or "*" in self.masked_fields
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ def prefix_of(key: str) -> str | None:
 
 def publish(
     prefix: str, *, client_id: int, name: str, scopes: list[str], fields: list[str] | None,
-    active: bool, hashed: str,
+    active: bool, hashed: str, masked: list[str] | None = None,
 ) -> None:  # fmt: skip
     # An update, not a put: last_used, written by the request path, must survive.
     values: dict[str, Any] = {
@@ -46,9 +46,11 @@ def publish(
         ":scopes": {"L": [{"S": s} for s in scopes]},
         ":active": {"BOOL": active},
         ":key_hash": {"S": hashed},
+        ":masked": {"L": [{"S": f} for f in masked or []]},
     }
     update = (
-        "SET client_id = :client_id, #n = :name, scopes = :scopes, active = :active, key_hash = :key_hash"
+        "SET client_id = :client_id, #n = :name, scopes = :scopes, active = :active,"
+        " key_hash = :key_hash, masked = :masked"
     )
     if fields is None:
         update += " REMOVE #f"
@@ -91,6 +93,7 @@ def authenticate(key: str) -> Actor | None:
         name=item["name"]["S"],
         permissions=frozenset(s["S"] for s in item["scopes"]["L"]),
         allowed_fields=None if fields is None else frozenset(f["S"] for f in fields["L"]),
+        masked_fields=frozenset(f["S"] for f in item.get("masked", {}).get("L", [])),
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
+from tokens import fieldtypes
 from tokens.crypto import RESERVED
 from tokens.errors import InvalidInput
 
@@ -94,6 +95,10 @@ def tokenize_data(data: object, now: int | None = None) -> tuple[dict[str, str],
             raise invalid(where, "values must not be empty")
         if size > MAX_VALUE_BYTES:
             raise invalid(where, f"values are at most {MAX_VALUE_BYTES} bytes of UTF-8")
+        try:
+            fieldtypes.normalize(name, value)
+        except fieldtypes.TypeMismatch as exc:
+            raise invalid(where, str(exc)) from None
         fields[name] = value
     if not fields:
         raise invalid("data", "give at least one field to tokenize")
@@ -123,8 +128,8 @@ def batch_record(entry: object, where: str) -> object:
     return entry["data"]
 
 
-def detokenize_request(body: object, where: str = "") -> tuple[str, object]:
-    """A detokenize request, {"tokenId", "fields"?}: (token id, fields as sent).
+def detokenize_request(body: object, where: str = "") -> tuple[str, object, object]:
+    """A detokenize request, {"tokenId", "fields"?, "mask"?}: (token id, fields, mask as sent).
 
     The token id is only checked to be a string (a malformed one is answered
     like an unknown token) and the fields are checked by the vault, so both
@@ -133,11 +138,11 @@ def detokenize_request(body: object, where: str = "") -> tuple[str, object]:
     prefix = f"{where}." if where else ""
     if not isinstance(body, dict):
         raise invalid(where or "body", 'must be an object {"tokenId": ..., "fields": [...]}')
-    only_keys(body, {"tokenId", "fields"}, where or "body")
+    only_keys(body, {"tokenId", "fields", "mask"}, where or "body")
     token_id = body.get("tokenId")
     if not isinstance(token_id, str):
         raise invalid(f"{prefix}tokenId", "is required and must be a string")
-    return token_id, body.get("fields")
+    return token_id, body.get("fields"), body.get("mask", False)
 
 
 def field_list(value: object, where: str = "fields") -> list[str] | None:
@@ -194,15 +199,59 @@ def ttl_schema(now: int) -> dict[str, Any]:
     }
 
 
+# What JSON Schema can say of each declared field type (tokens/fieldtypes.py);
+# the description gives the rest (a card's Luhn check, an SSN's never-issued parts).
+TYPE_RULES: dict[str, dict[str, Any]] = {
+    "card": {
+        "pattern": r"^[0-9]+(?:[ -][0-9]+)*$",
+        "description": (
+            "card: 12 to 19 digits, optionally grouped by single spaces or dashes, passing the Luhn check"
+        ),
+        "example": "4111 1111 1111 1111",
+    },
+    "cvc": {"pattern": r"^[0-9]{3,4}$", "description": "cvc: 3 or 4 digits", "example": "123"},
+    "date": {
+        "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        "format": "date",
+        "description": "date: a real calendar day, YYYY-MM-DD",
+        "example": "1980-02-29",
+    },
+    "us_ssn": {
+        "pattern": r"^(?!000|666|9)[0-9]{3}-?(?!00)[0-9]{2}-?(?!0000)[0-9]{4}$",
+        "description": (
+            "us_ssn: AAA-GG-SSSS or AAAGGSSSS; area not 000, 666 or 9xx, group not 00, serial not 0000"
+        ),
+        "example": "123-45-6789",
+    },
+    "email": {
+        # The server's rule for ASCII text ([^@\s] there), as printable ASCII but '@'.
+        "pattern": fieldtypes.EMAIL.pattern.replace("[^@\\s]", "[!-?A-~]"),
+        "maxLength": 254,
+        "description": "email: local@domain, the domain with at least one dot, at most 254 ASCII characters",
+        "example": "a.person@example.org",
+    },
+}
+
+
+def typed_fields_schema() -> dict[str, Any]:
+    """The field names with a declared type (settings.VAULT_FIELD_TYPES) and their rules."""
+    return {
+        name: {**field_value_schema(), **TYPE_RULES[kind]}
+        for name, kind in sorted(settings.VAULT_FIELD_TYPES.items())
+        if kind in TYPE_RULES
+    }
+
+
 def token_data_schema(now: int) -> dict[str, Any]:
     fields = {"additionalProperties": field_value_schema()}
     return {
         "type": "object",
         "description": (
             f"Field name -> value, 1 to {MAX_FIELDS} fields, plus an optional `TTL` "
-            f"(default: {settings.VAULT_DEFAULT_RETENTION} s from now)."
+            f"(default: {settings.VAULT_DEFAULT_RETENTION} s from now). Field names with a declared "
+            "type (listed under properties) must hold a value of that type."
         ),
-        "properties": {"TTL": ttl_schema(now)},
+        "properties": {"TTL": ttl_schema(now), **typed_fields_schema()},
         "propertyNames": {"anyOf": [{"const": "TTL"}, field_name_schema()]},
         **fields,
         "anyOf": [

@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 
 from monitoring import metrics
-from tokens import audit, crypto, storage, validation
+from tokens import audit, crypto, fieldtypes, storage, validation
 from tokens.actors import Actor, RequestContext
 from tokens.errors import (
     AuditUnavailable,
@@ -71,9 +71,13 @@ class Revealed:
     token_id: str
     data: dict[str, str] = field(repr=False)
     expires_at: int
+    masked: tuple[str, ...] = ()  # the fields whose values in `data` are masked
 
     def as_json(self) -> dict[str, Any]:
-        return {"tokenId": self.token_id, "data": self.data, "TTL": self.expires_at}
+        body: dict[str, Any] = {"tokenId": self.token_id, "data": self.data, "TTL": self.expires_at}
+        if self.masked:
+            body["masked"] = list(self.masked)
+        return body
 
 
 class _Operation:
@@ -207,18 +211,39 @@ def tokenize(actor: Actor, ctx: RequestContext, data: object) -> TokenInfo:
         return TokenInfo(op.token_id, now, expires_at, op.fields)
 
 
-def detokenize(actor: Actor, ctx: RequestContext, token_id: str, fields: object = None) -> Revealed:
-    """Verify, decrypt and return the token's fields (all, or those asked for)."""
+def detokenize(
+    actor: Actor, ctx: RequestContext, token_id: str, fields: object = None, mask: object = False
+) -> Revealed:
+    """Verify, decrypt and return the token's fields (all, or those asked for).
+
+    Values are masked by their field type when the caller asks (`mask`) and,
+    whatever it asks, for the fields its client may only see masked.
+    """
     with _operation("detokenize", actor, ctx, token_id) as op:
         requested = validation.field_list(fields)
+        if not isinstance(mask, bool):
+            raise validation.invalid("mask", "must be true or false")
         now = int(time.time())
         item = _load(token_id, now)
         # Verify before looking at fields, so a tampered item is an integrity
         # failure whatever was asked, and field names are not probed unverified.
         plain = crypto.open_item(item)
         op.fields = _fields_to_reveal(actor, requested, sorted(set(item) - crypto.RESERVED))
-        op.audit()
-        return Revealed(token_id, {name: plain[name]["S"] for name in op.fields}, _expiry(plain))
+        masked = _masked(actor, op.fields, mask)
+        op.audit(detail=f"masked {','.join(masked)}" if masked else "")
+        return Revealed(token_id, _values(plain, op.fields, masked), _expiry(plain), masked)
+
+
+def _masked(actor: Actor, fields: list[str], mask: bool) -> tuple[str, ...]:
+    """The fields whose values go out masked: all when asked, and those the client may only see masked."""
+    return tuple(name for name in fields if mask or actor.must_mask(name))
+
+
+def _values(plain: dict[str, Any], fields: list[str], masked: tuple[str, ...]) -> dict[str, str]:
+    return {
+        name: fieldtypes.mask(name, plain[name]["S"]) if name in masked else plain[name]["S"]
+        for name in fields
+    }
 
 
 def _fields_to_reveal(actor: Actor, requested: list[str] | None, present: list[str]) -> list[str]:
@@ -334,11 +359,15 @@ def _audit_batch(
     token_ids: list[str],
     fields: set[str],
     of: int,
+    masked: set[str] | None = None,
 ) -> None:
     if token_ids:
+        detail = f"batch: {len(token_ids)} of {of} records" + (
+            f"; masked {','.join(sorted(masked))}" if masked else ""
+        )
         audit.record(
             name, outcome, actor, ctx,
-            fields=fields, token_ids=token_ids, detail=f"batch: {len(token_ids)} of {of} records",
+            fields=fields, token_ids=token_ids, detail=detail,
         )  # fmt: skip
 
 
@@ -416,7 +445,7 @@ def detokenize_batch(actor: Actor, ctx: RequestContext, entries: list[object]) -
     started = time.monotonic()
     now = int(time.time())
     results: list[BatchResult] = []
-    requests: list[tuple[str, object] | InvalidInput] = []
+    requests: list[tuple[str, object, object] | InvalidInput] = []
     for index, entry in enumerate(entries):
         try:
             requests.append(validation.detokenize_request(entry, f"tokens[{index}]"))
@@ -436,15 +465,18 @@ def detokenize_batch(actor: Actor, ctx: RequestContext, entries: list[object]) -
         if isinstance(request, InvalidInput):
             results.append(request)
             continue
-        token_id, fields = request
+        token_id, fields, mask = request
         try:
             requested = validation.field_list(fields)
+            if not isinstance(mask, bool):
+                raise validation.invalid("mask", "must be true or false")
             item = items.get(token_id)
             if item is None:
                 raise NotFound(internal="unknown or expired token")
             plain = crypto.open_item(item)
             wanted = _fields_to_reveal(actor, requested, sorted(set(item) - crypto.RESERVED))
-            results.append(Revealed(token_id, {name: plain[name]["S"] for name in wanted}, _expiry(plain)))
+            masked = _masked(actor, wanted, mask)
+            results.append(Revealed(token_id, _values(plain, wanted, masked), _expiry(plain), masked))
         except (InvalidInput, NotFound, IntegrityFailure, PermissionDenied, Unavailable) as exc:
             if isinstance(exc, IntegrityFailure):
                 log.warning(
@@ -460,6 +492,7 @@ def detokenize_batch(actor: Actor, ctx: RequestContext, entries: list[object]) -
             _audit_batch(
                 "detokenize", actor, ctx, "success", [r.token_id for r in chunk],
                 {name for r in chunk for name in r.data}, len(requests),
+                {name for r in chunk for name in r.masked},
             )  # fmt: skip
     except AuditUnavailable as exc:
         # Nothing is handed back unless its reveal is on record.

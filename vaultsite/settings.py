@@ -7,6 +7,7 @@ or a missing production secret stops start-up.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -173,6 +174,25 @@ VAULT_DEFAULT_RETENTION = envint("VAULT_DEFAULT_RETENTION", 30 * 86400)
 VAULT_MAX_RETENTION = envint("VAULT_MAX_RETENTION", 400 * 86400)
 if not 0 < VAULT_DEFAULT_RETENTION <= VAULT_MAX_RETENTION:
     raise ImproperlyConfigured("need 0 < VAULT_DEFAULT_RETENTION <= VAULT_MAX_RETENTION")
+# Field types (tokens/fieldtypes.py): well-known names get a type; every other
+# field is "string". VAULT_FIELD_TYPES="passport:string,pan:card" adds or overrides.
+FIELD_TYPE_NAMES = ("card", "cvc", "date", "us_ssn", "email", "string")
+VAULT_FIELD_TYPES = {
+    "card_number": "card",
+    "cvc": "cvc",
+    "cvv": "cvc",
+    "date_of_birth": "date",
+    "dob": "date",
+    "ssn": "us_ssn",
+    "email": "email",
+}
+for _pair in filter(None, envstr("VAULT_FIELD_TYPES", "").split(",")):
+    _name, _, _type = _pair.strip().partition(":")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", _name) or _type not in FIELD_TYPE_NAMES:
+        raise ImproperlyConfigured(
+            f"VAULT_FIELD_TYPES: give name:type pairs, types {', '.join(FIELD_TYPE_NAMES)}"
+        )
+    VAULT_FIELD_TYPES[_name] = _type
 # Which operations this process serves: writer, reader, operator or all.
 VAULT_FUNCTION_ROLE = envstr("VAULT_FUNCTION_ROLE", "all")
 if VAULT_FUNCTION_ROLE not in ("writer", "reader", "operator", "all"):

@@ -150,13 +150,26 @@ def schemas(now: int) -> dict[str, Any]:
         "TokenCreated": _object(
             {"tokenId": _ref("TokenId"), "TTL": {"type": "integer", "description": "Expiry, Unix seconds"}}
         ),
-        "DetokenizeRequest": _object({"tokenId": _ref("TokenId"), "fields": _ref("FieldList")}, ["tokenId"]),
+        "DetokenizeRequest": _object(
+            {
+                "tokenId": _ref("TokenId"),
+                "fields": _ref("FieldList"),
+                "mask": {"type": "boolean", "description": "Answer every value masked by its field type"},
+            },
+            ["tokenId"],
+        ),
         "Detokenized": _object(
             {
                 "tokenId": _ref("TokenId"),
                 "data": {"type": "object", "additionalProperties": {"type": "string"}},
                 "TTL": {"type": "integer", "description": "Expiry, Unix seconds"},
-            }
+                "masked": {
+                    "type": "array",
+                    "items": _ref("FieldName"),
+                    "description": "The fields whose values in `data` are masked (absent when none)",
+                },
+            },
+            ["tokenId", "data", "TTL"],
         ),
         "Metadata": metadata,
         "TokenizeBatchRequest": _object(

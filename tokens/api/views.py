@@ -30,8 +30,8 @@ def tokens(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[s
 
 @api("POST")
 def detokenize(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]) -> HttpResponse:
-    token_id, fields = validation.detokenize_request(body)
-    revealed = vault.detokenize(actor, ctx, token_id, fields)
+    token_id, fields, mask = validation.detokenize_request(body)
+    revealed = vault.detokenize(actor, ctx, token_id, fields, mask)
     return ok(revealed.as_json())
 
 
