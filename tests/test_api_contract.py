@@ -14,6 +14,7 @@ The clock is frozen while a test runs, so the TTL window the document states
 from __future__ import annotations
 
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -92,6 +93,30 @@ def bearer(db: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {api.key}"}
 
 
+def luhn_completed(card: str) -> str:
+    """`card` with its last digit replaced so that it passes the Luhn check (its format kept)."""
+    from tokens.fieldtypes import luhn_ok
+
+    for digit in "0123456789":
+        candidate = card[:-1] + digit
+        if luhn_ok("".join(c for c in candidate if c.isdigit())):
+            return candidate
+    raise AssertionError("one of ten check digits passes")
+
+
+def mend(case: Any) -> None:
+    """What a valid request needs beyond its schema: a card number's Luhn check digit (JSON
+    Schema cannot state it), and an Idempotency-Key of its own (a key the generator repeats
+    with another body is rightly refused: tests/test_idempotency.py covers that)."""
+    data = case.body.get("data") if isinstance(case.body, dict) else None
+    records = [r.get("data") for r in case.body.get("records", [])] if isinstance(case.body, dict) else []
+    for fields in [data, *records]:
+        if isinstance(fields, dict) and isinstance(fields.get("card_number"), str):
+            fields["card_number"] = luhn_completed(fields["card_number"])
+    if case.headers and "Idempotency-Key" in case.headers:
+        case.headers["Idempotency-Key"] = uuid.uuid4().hex
+
+
 def fuzz(
     schema: Any,
     operation: tuple[str, str],
@@ -107,6 +132,8 @@ def fuzz(
     @_settings(examples)
     @given(case=schema[path][method].as_strategy(generation_mode=mode))
     def run(case: Any) -> None:
+        if mode is GenerationMode.POSITIVE:
+            mend(case)
         response = case.call_and_validate(headers=headers, checks=checks)
         statuses[response.status_code] += 1
 
@@ -121,11 +148,9 @@ def test_valid_requests_get_documented_answers(
     statuses = fuzz(schema, operation, GenerationMode.POSITIVE, EXAMPLES["valid"], CHECKS, bearer)
     assert statuses.total() == EXAMPLES["valid"]
     if operation == ("/api/v1/tokens", "POST"):
-        # Valid bodies are accepted, so the fuzzer reaches the vault. The rules the
-        # document can only describe (a card number's Luhn check) refuse a few.
+        # Every valid body is accepted: the fuzzer reaches the vault.
         print(f"generated tokenize requests accepted: {statuses[201]} of {statuses.total()}")
-        assert set(statuses) <= {201, 400}
-        assert statuses[201] >= 0.9 * EXAMPLES["valid"]
+        assert statuses == {201: EXAMPLES["valid"]}
 
 
 @pytest.mark.parametrize("operation", SINGLE, ids=" ".join)

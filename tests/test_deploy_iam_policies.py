@@ -58,6 +58,8 @@ TABLE = f"arn:aws:dynamodb:{R}:{A}:table/sensitive-data"
 AUDIT = f"arn:aws:dynamodb:{R}:{A}:table/vault-audit"
 AUDIT_INDEX = f"{AUDIT}/index/by_day"
 CLIENTS = f"arn:aws:dynamodb:{R}:{A}:table/vault-api-clients"
+IDEMPOTENCY = f"arn:aws:dynamodb:{R}:{A}:table/vault-idempotency"
+IDEMPOTENCY_KEYS = {(a, IDEMPOTENCY) for a in ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")}
 KEY = f"arn:aws:kms:{R}:{A}:key/{K}"
 ALARM = f"arn:aws:cloudwatch:{R}:{A}:alarm:token-vault-SYD-detokenize-{{}}-anomaly"
 METRICS_READ = ("cloudwatch:GetMetricData", "*")
@@ -75,11 +77,14 @@ EVERY_ROLE = {
     },
 }
 EXPECTED = {
-    "writer": EVERY_ROLE | {("dynamodb:PutItem", TABLE), ("kms:GenerateDataKey", KEY)},
-    "reader": EVERY_ROLE | {("dynamodb:GetItem", TABLE), ("kms:Decrypt", KEY)},
+    "writer": EVERY_ROLE | IDEMPOTENCY_KEYS | {("dynamodb:PutItem", TABLE), ("kms:GenerateDataKey", KEY)},
+    "reader": EVERY_ROLE
+    | {("dynamodb:GetItem", TABLE), ("dynamodb:BatchGetItem", TABLE), ("kms:Decrypt", KEY)},
     "operator": EVERY_ROLE
+    | IDEMPOTENCY_KEYS
     | {
         ("dynamodb:GetItem", TABLE),
+        ("dynamodb:BatchGetItem", TABLE),
         ("dynamodb:PutItem", TABLE),
         ("dynamodb:DeleteItem", TABLE),
         ("kms:Decrypt", KEY),

@@ -98,3 +98,27 @@ def test_it_reports_the_vaults_own_validation_and_audits_it(operators: dict[str,
     assert b"data.ttl: &#x27;ttl&#x27; is a reserved name" in response.content
     [record] = audit_where(action="tokenize", actor="tokenizer")
     assert record["outcome"] == "invalid"
+
+
+def test_a_double_submit_makes_one_token_and_shows_it(operators: dict[str, Any]) -> None:
+    client = fresh_client(operators["tokenizer"])
+    form = client.get("/tokenize").content.decode()
+    once = re.search(r'name="once" value="([0-9a-f]{32})"', form)
+    assert once, "the form carries an idempotency key"
+    data = {"name": ["cvc"], "value": ["123"], "days": "3", "once": once.group(1)}
+    first = client.post("/tokenize", data)
+    second = client.post("/tokenize", data)
+    assert first.status_code == second.status_code == 200
+    assert token_in(first.content) == token_in(second.content)
+    assert len(audit_where(action="tokenize", actor="tokenizer")) == 1
+
+
+def test_two_forms_make_two_tokens(operators: dict[str, Any]) -> None:
+    client = fresh_client(operators["tokenizer"])
+    tokens = set()
+    for _ in range(2):
+        once = re.search(r'name="once" value="([0-9a-f]{32})"', client.get("/tokenize").content.decode())
+        assert once
+        data = {"name": ["cvc"], "value": ["123"], "days": "3", "once": once.group(1)}
+        tokens.add(token_in(client.post("/tokenize", data).content))
+    assert len(tokens) == 2

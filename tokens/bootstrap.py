@@ -113,6 +113,14 @@ def bootstrap(local: bool | None = None) -> list[str]:
                 "KeySchema": [{"AttributeName": "prefix", "KeyType": "HASH"}],
             },
         ),
+        _create_table(
+            settings.VAULT_IDEMPOTENCY_TABLE,
+            {
+                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            },
+        ),
+        _enable_ttl(settings.VAULT_IDEMPOTENCY_TABLE),
         _key(local),
         _republish_clients(),
     ]
@@ -139,7 +147,7 @@ MAX_WAIT_SECONDS = 1800.0
 
 
 def add_region(replica_region: str) -> list[str]:
-    """Replicate the data, audit and clients tables and the KMS key into replica_region.
+    """Replicate the data, audit, clients and idempotency tables and the KMS key into replica_region.
 
     Idempotent: what exists is reported and left alone. Run it from the home
     region (settings.AWS_REGION) after `bootstrap()`, with administrator
@@ -151,9 +159,16 @@ def add_region(replica_region: str) -> list[str]:
         raise BootstrapError("global-table replicas need AWS; the local emulator cannot replicate tables")
     key = _multi_region_key()  # before any change: a single-Region key cannot be replicated
     done: list[str] = []
-    for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE, settings.VAULT_CLIENTS_TABLE):
+    tables = (
+        settings.VAULT_TABLE,
+        settings.VAULT_AUDIT_TABLE,
+        settings.VAULT_CLIENTS_TABLE,
+        settings.VAULT_IDEMPOTENCY_TABLE,
+    )
+    for table in tables:
         done.append(_replicate_table(table, replica_region))
     done.append(_enable_ttl(settings.VAULT_TABLE, replica_region))
+    done.append(_enable_ttl(settings.VAULT_IDEMPOTENCY_TABLE, replica_region))
     for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE):
         done.append(_enable_pitr(table, replica_region))
     done.extend(_replicate_key(key, replica_region))

@@ -203,7 +203,7 @@ def ttl_schema(now: int) -> dict[str, Any]:
 # the description gives the rest (a card's Luhn check, an SSN's never-issued parts).
 TYPE_RULES: dict[str, dict[str, Any]] = {
     "card": {
-        "pattern": r"^[0-9]+(?:[ -][0-9]+)*$",
+        "pattern": r"^[0-9](?:[ -]?[0-9]){11,18}$",
         "description": (
             "card: 12 to 19 digits, optionally grouped by single spaces or dashes, passing the Luhn check"
         ),

@@ -163,6 +163,8 @@ VAULT_TABLE = envstr("VAULT_TABLE", "sensitive-data")
 VAULT_AUDIT_TABLE = envstr("VAULT_AUDIT_TABLE", "vault-audit")
 # DynamoDB table the API authenticates against (a mirror of the ApiClient model).
 VAULT_CLIENTS_TABLE = envstr("VAULT_CLIENTS_TABLE", "vault-api-clients")
+# DynamoDB table of Idempotency-Key records (keyed hashes and answers, never a value; 24 h TTL).
+VAULT_IDEMPOTENCY_TABLE = envstr("VAULT_IDEMPOTENCY_TABLE", "vault-idempotency")
 # KMS key: id, ARN or alias. On AWS, the multi-Region key's ARN in this region.
 VAULT_KMS_KEY = envstr("VAULT_KMS_KEY", "alias/tokenizer")
 # A key ARN must be this region's: the encryption SDK calls KMS in the ARN's region,

@@ -13,10 +13,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from tokens import api_keys, audit
+from tokens import api_keys, audit, idempotency
 from tokens.actors import Actor, RequestContext
 from tokens.api.responses import error, from_exception, method_not_allowed
 from tokens.errors import AuditUnavailable, VaultError
@@ -97,10 +97,11 @@ def _parse_body(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
     return body, None
 
 
-def api(*methods: str) -> Callable[[View], View]:
+def api(*methods: str, idempotent: bool = False) -> Callable[[View], View]:
     """An API endpoint: JSON in and out, bearer-key auth, one error shape.
 
     The wrapped view is called as view(request, actor, ctx, body, **kwargs).
+    An `idempotent` endpoint honours an Idempotency-Key header (tokens.idempotency).
     """
 
     def decorator(view: View) -> View:
@@ -121,7 +122,11 @@ def api(*methods: str) -> Callable[[View], View]:
                     body, problem = _parse_body(request)
                     if problem is not None:
                         return problem
-                response: HttpResponse = view(request, actor, ctx, body, **kwargs)
+                key = request.META.get("HTTP_IDEMPOTENCY_KEY") if idempotent else None
+                if key is None:
+                    response: HttpResponse = view(request, actor, ctx, body, **kwargs)
+                else:
+                    response = _once(actor, key, request, lambda: view(request, actor, ctx, body, **kwargs))
             except VaultError as exc:
                 response = from_exception(exc)
             response["X-Request-Id"] = ctx.request_id
@@ -130,6 +135,24 @@ def api(*methods: str) -> Callable[[View], View]:
         return wrapper
 
     return decorator
+
+
+def _once(actor: Actor, key: str, request: HttpRequest, run: Callable[[], HttpResponse]) -> HttpResponse:
+    """The view's answer under an idempotency key: produced once, then replayed."""
+
+    def produce() -> tuple[int, dict[str, Any]]:
+        try:
+            response = run()
+        except VaultError as exc:
+            response = from_exception(exc)
+        return response.status_code, json.loads(response.content or b"{}")
+
+    answer = idempotency.once(f"client:{actor.id}", key, request.body, produce)
+    response = JsonResponse(answer.body, status=answer.status)
+    response["Cache-Control"] = "no-store"
+    if answer.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
 
 
 def _authenticate(request: HttpRequest, ctx: RequestContext) -> Actor | HttpResponse:

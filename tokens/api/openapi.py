@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
-from tokens import validation
+from tokens import idempotency, validation
 
 ERROR_TEXT = {
     400: "Invalid input (the message and `details` name the field and the rule)",
@@ -21,9 +21,10 @@ ERROR_TEXT = {
     403: "Scope or field not allowed, or this function role does not serve the operation",
     404: "Unknown, expired, malformed or tampered token (all alike), or no such endpoint on this function",
     405: "This function role does not serve the method on this path (see Allow)",
-    409: "Changed concurrently; retry",
+    409: "Changed concurrently, or the Idempotency-Key's first request still running; retry",
     413: "Body over the size limit",
     415: "Body is not application/json",
+    422: "The Idempotency-Key was used with a different body",
     429: "Over this client's request rate (see Retry-After)",
     503: "DynamoDB, KMS or the audit log unavailable; nothing was done (see Retry-After)",
 }
@@ -94,6 +95,36 @@ def _errors(*statuses: int, not_found: tuple[str, ...] = ("no_such_endpoint",)) 
     }
     wanted = sorted({401, 403, 404, 429, 503, *statuses})
     return {str(s): _error(s, *codes[s]) for s in wanted}
+
+
+IDEMPOTENCY_KEY = {
+    "name": idempotency.HEADER,
+    "in": "header",
+    "required": False,
+    "description": (
+        "Makes a retry safe (IETF draft 'The Idempotency-Key HTTP Header Field'): the same key from the "
+        f"same client with the same body within {idempotency.WINDOW // 3600} hours gets the first answer "
+        "again, with `Idempotent-Replayed: true`, and no new token. Another body: 422 "
+        "`idempotency_key_reused`; while the first is still running: 409 `idempotency_key_in_use`."
+    ),
+    "schema": {"type": "string", "pattern": idempotency.KEY_PATTERN, "example": "order-4711-card"},
+}
+REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "Present on an answer replayed for a repeated Idempotency-Key",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+
+
+def _idempotent(answers: dict[str, Any]) -> dict[str, Any]:
+    """An operation's answers once it honours Idempotency-Key."""
+    answers = {status: dict(answer) for status, answer in answers.items()}
+    for answer in answers.values():
+        answer["headers"] = {**answer.get("headers", {}), **REPLAYED}
+    answers["409"] = _error(409, "idempotency_key_in_use")
+    answers["422"] = _error(422, "idempotency_key_reused")
+    return dict(sorted(answers.items()))
 
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
@@ -254,15 +285,18 @@ def spec(now: int | None = None) -> dict[str, Any]:
                 "post": {
                     "operationId": "tokenize",
                     "summary": "Tokenize fields (scope tokenize)",
+                    "parameters": [IDEMPOTENCY_KEY],
                     "requestBody": _body(_ref("TokenizeRequest")),
-                    "responses": {
-                        "201": _ok(
-                            "Created",
-                            _ref("TokenCreated"),
-                            _token_links("GetToken", "ChangeExpiry", "Detokenize", "DeleteToken"),
-                        ),
-                        **_errors(400, 413, 415),
-                    },
+                    "responses": _idempotent(
+                        {
+                            "201": _ok(
+                                "Created",
+                                _ref("TokenCreated"),
+                                _token_links("GetToken", "ChangeExpiry", "Detokenize", "DeleteToken"),
+                            ),
+                            **_errors(400, 413, 415),
+                        }
+                    ),
                 }
             },
             "/api/v1/tokens/batch": {
@@ -272,11 +306,14 @@ def spec(now: int | None = None) -> dict[str, Any]:
                         f"Tokenize 1 to {validation.MAX_BATCH} records (scope tokenize); a bad record "
                         "gets its error entry and does not stop the others"
                     ),
+                    "parameters": [IDEMPOTENCY_KEY],
                     "requestBody": _body(_ref("TokenizeBatchRequest")),
-                    "responses": {
-                        "200": _ok("One result per record, in order", _ref("TokenizeBatchResults")),
-                        **_errors(400, 413, 415),
-                    },
+                    "responses": _idempotent(
+                        {
+                            "200": _ok("One result per record, in order", _ref("TokenizeBatchResults")),
+                            **_errors(400, 413, 415),
+                        }
+                    ),
                 }
             },
             "/api/v1/detokenize/batch": {

@@ -19,7 +19,7 @@ from tokens.api.responses import from_exception, method_not_allowed, no_such_end
 from tokens.errors import VaultError, error_body, public
 
 
-@api("POST")
+@api("POST", idempotent=True)
 def tokens(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]) -> HttpResponse:
     validation.only_keys(body, {"data"})
     if "data" not in body:
@@ -35,7 +35,7 @@ def detokenize(request: HttpRequest, actor: Actor, ctx: RequestContext, body: di
     return ok(revealed.as_json())
 
 
-@api("POST")
+@api("POST", idempotent=True)
 def tokens_batch(
     request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]
 ) -> HttpResponse:

@@ -3,14 +3,16 @@ form, calls one function of the vault, and renders."""
 
 from __future__ import annotations
 
+import json
 import time
+import uuid
 
 from allauth.core.exceptions import ReauthenticationRequired
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from tokens import fieldtypes, vault
+from tokens import fieldtypes, idempotency, vault
 from tokens import reveal as operator_reveal
 from tokens.errors import InvalidInput, NotFound, VaultError
 from tokens.pages import forms
@@ -25,11 +27,18 @@ FORM_ERRORS = (InvalidInput, NotFound)
 @operator_page(has("tokens.tokenize"))
 def tokenize(request: HttpRequest) -> HttpResponse:
     default_days, max_days = forms.retention_days()
-    page = {"rows": forms.TokenizeRows(), "default_days": default_days, "max_days": max_days}
+    # A fresh idempotency key per form shown: a double submit (or a resend after a
+    # timeout) makes one token and shows it again.
+    page = {
+        "rows": forms.TokenizeRows(),
+        "default_days": default_days,
+        "max_days": max_days,
+        "once": uuid.uuid4().hex,
+    }
     if request.method == "POST":
         try:
             rows = forms.tokenize_rows(request.POST)
-            info = vault.tokenize(actor(request), ctx(request), rows.data)
+            info = _tokenize_once(request, rows.data)
         except FORM_ERRORS as exc:
             cleared = any(request.POST.getlist("value"))
             page.update(rows=forms.names_only(request.POST), error=exc.message, cleared=cleared)
@@ -38,6 +47,27 @@ def tokenize(request: HttpRequest) -> HttpResponse:
             return vault_error(request, exc)
         return render(request, "tokens/tokenized.html", {"info": info})
     return render(request, "tokens/tokenize.html", page)
+
+
+def _tokenize_once(request: HttpRequest, data: dict[str, object]) -> vault.TokenInfo:
+    def produce() -> tuple[int, dict[str, object]]:
+        info = vault.tokenize(actor(request), ctx(request), data)
+        return 201, {
+            "tokenId": info.token_id,
+            "createdAt": info.created_at,
+            "TTL": info.expires_at,
+            "fields": info.fields,
+        }
+
+    key = request.POST.get("once", "")
+    if not key:
+        return vault.tokenize(actor(request), ctx(request), data)
+    # The request as submitted (values included) is only ever hashed, never kept.
+    submitted = json.dumps(
+        [request.POST.getlist("name"), request.POST.getlist("value"), request.POST.get("days", "")]
+    )
+    body = idempotency.once(f"operator:{request.user.pk}", key, submitted.encode(), produce).body
+    return vault.TokenInfo(body["tokenId"], body["createdAt"], body["TTL"], body["fields"])
 
 
 @operator_page(may("metadata"))
