@@ -1,16 +1,18 @@
 """boto3 clients for DynamoDB and KMS: the only place the project builds them.
 
 Clients are built lazily, once per (service, region, endpoint), with bounded
-retries and short timeouts so that a slow dependency ends in a clear 503.
+retries and short timeouts so that a slow dependency ends in a clear 503, all
+from one boto3 session per process (each session loads its own copy of the
+endpoint and service data). boto3 itself is imported only when the first
+client is built, so a process that never calls AWS never loads it.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
-import boto3
-import botocore.config
 import botocore.exceptions
 from django.conf import settings
 
@@ -35,16 +37,33 @@ UNAVAILABLE_CODES = frozenset(
 )
 
 
+# A boto3 session is not thread-safe: build it, and clients from it, one at a time.
+_lock = threading.RLock()
+_session: Any = None
+
+
+def session() -> Any:
+    """This process's one boto3 session, built on first use."""
+    global _session
+    with _lock:
+        if _session is None:
+            import boto3
+
+            _session = boto3.session.Session()
+        return _session
+
+
 @functools.lru_cache(maxsize=16)
 def _client(service: str, region: str, endpoint: str, attempts: int, connect: int, read: int) -> Any:
+    import botocore.config
+
     config = botocore.config.Config(
         retries={"total_max_attempts": attempts, "mode": "standard"},
         connect_timeout=connect,
         read_timeout=read,
     )
-    return boto3.session.Session().client(
-        service, region_name=region, endpoint_url=endpoint or None, config=config
-    )
+    with _lock:
+        return session().client(service, region_name=region, endpoint_url=endpoint or None, config=config)
 
 
 def configured(service: str, region: str | None = None) -> Any:
@@ -70,8 +89,11 @@ def client(service: str, region: str | None = None) -> Any:
 
 
 def reset_clients() -> None:
-    """Forget built clients (tests swap the emulator underneath)."""
-    _client.cache_clear()
+    """Forget the session and built clients (tests swap the emulator underneath)."""
+    global _session
+    with _lock:
+        _client.cache_clear()
+        _session = None
 
 
 def error_code(exc: BaseException) -> str:

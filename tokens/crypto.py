@@ -22,11 +22,9 @@ from dynamodb_encryption_sdk.structures import AttributeActions, EncryptionConte
 
 from tokens import aws
 from tokens.errors import IntegrityFailure
-
-PARTITION_KEY = "tokenId"
-SIGNED_PLAINTEXT = ("tokenId", "TTL", "createdAt")
-SDK_ATTRIBUTES = ("*amzn-ddb-map-desc*", "*amzn-ddb-map-sig*")
-RESERVED = frozenset(SIGNED_PLAINTEXT + SDK_ATTRIBUTES)
+from tokens.layout import PARTITION_KEY, SIGNED_PLAINTEXT
+from tokens.layout import RESERVED as RESERVED  # re-exported: the vault reads these here
+from tokens.layout import SDK_ATTRIBUTES as SDK_ATTRIBUTES
 
 ACTIONS = AttributeActions(
     default_action=CryptoAction.ENCRYPT_AND_SIGN,

@@ -10,8 +10,8 @@ from typing import Any
 from django.conf import settings
 
 from tokens import fieldtypes
-from tokens.crypto import RESERVED
 from tokens.errors import InvalidInput
+from tokens.layout import RESERVED
 
 # Patterns are written once, for both these checks and the OpenAPI document
 # (ECMA-262 there, where `$` ends the string). Python's `$` also matches before a

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -15,7 +13,7 @@ from tokens import validation, vault
 from tokens.actors import Actor, RequestContext
 from tokens.api.decorators import api, limiter, throttled
 from tokens.api.openapi import spec
-from tokens.api.responses import from_exception, method_not_allowed, no_such_endpoint, ok
+from tokens.api.responses import get_only, no_such_endpoint, ok
 from tokens.errors import VaultError, error_body, public
 
 
@@ -80,37 +78,9 @@ def token(
     return HttpResponse(status=204)
 
 
-def get_only(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
-    """A public GET endpoint: any other method gets the API's JSON 405 with Allow
-    (never the CSRF page, which a POST would otherwise meet first)."""
-
-    @csrf_exempt
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest) -> HttpResponse:
-        if request.method != "GET":
-            return method_not_allowed(("GET",))
-        return view(request)
-
-    return wrapper
-
-
 @csrf_exempt
 def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     return no_such_endpoint()
-
-
-@get_only
-def healthz(request: HttpRequest) -> HttpResponse:
-    return ok({"status": "ok"})
-
-
-@get_only
-def readyz(request: HttpRequest) -> HttpResponse:
-    try:
-        vault.ready()
-    except VaultError as exc:
-        return from_exception(exc)
-    return ok({"status": "ok"})
 
 
 @get_only
