@@ -3,6 +3,7 @@ form, calls one function of the vault, and renders."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
@@ -12,7 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from tokens import fieldtypes, idempotency, vault
+from tokens import csv_batches, fieldtypes, idempotency, vault
 from tokens import reveal as operator_reveal
 from tokens.errors import InvalidInput, NotFound, VaultError
 from tokens.pages import forms
@@ -35,6 +36,8 @@ def tokenize(request: HttpRequest) -> HttpResponse:
         "max_days": max_days,
         "once": uuid.uuid4().hex,
     }
+    if request.method == "POST" and "csv" in request.FILES:
+        return _tokenize_csv(request, page)
     if request.method == "POST":
         try:
             rows = forms.tokenize_rows(request.POST)
@@ -47,6 +50,24 @@ def tokenize(request: HttpRequest) -> HttpResponse:
             return vault_error(request, exc)
         return render(request, "tokens/tokenized.html", {"info": info})
     return render(request, "tokens/tokenize.html", page)
+
+
+def _tokenize_csv(request: HttpRequest, page: dict[str, object]) -> HttpResponse:
+    """Every row of the uploaded CSV through vault.tokenize_batch; a CSV of token ids back."""
+    source = io.TextIOWrapper(request.FILES["csv"].file, encoding="utf-8-sig", newline="")
+    out = io.StringIO()
+    try:
+        csv_batches.tokenize(actor(request), ctx(request), source, out)
+    except (InvalidInput, UnicodeDecodeError) as exc:
+        message = exc.message if isinstance(exc, InvalidInput) else "the file is not UTF-8 text"
+        page.update(error=f"CSV file: {message}")
+        return render(request, "tokens/tokenize.html", page, status=400)
+    except VaultError as exc:
+        return vault_error(request, exc)
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="tokens.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _tokenize_once(request: HttpRequest, data: dict[str, object]) -> vault.TokenInfo:
