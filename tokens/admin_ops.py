@@ -81,10 +81,7 @@ def _admin_op(name: str, by: Any, ctx: RequestContext, detail: str = "") -> Iter
 
 def _record_failure(op: _AdminOp, outcome: str, why: str) -> None:
     detail = ("after audit: " if op.audited else "") + "; ".join(x for x in (op.detail, why) if x)
-    try:
-        audit.record(op.name, outcome, op.actor, op.ctx, detail=detail)
-    except AuditUnavailable:
-        log.error("audit log unavailable while recording a failed %s", op.name)
+    audit.record_or_log(op.name, outcome, op.actor, op.ctx, detail=detail)
 
 
 def _operator(username: str) -> Any:

@@ -27,7 +27,7 @@ from typing import Any
 
 from django.conf import settings
 
-from tokens import storage, validation
+from tokens import dynamo, validation
 from tokens.errors import Conflict, VaultError
 
 log = logging.getLogger(__name__)
@@ -83,26 +83,25 @@ def once(owner: str, key: str, request: bytes, produce: Callable[[], tuple[int, 
     fingerprint = _mac("idempotency-request", owner.encode(), request)
     now = int(time.time())
     try:
-        storage._call(
-            "put_item",
-            TableName=settings.VAULT_IDEMPOTENCY_TABLE,
-            Item={
-                "id": {"S": item_id},
-                "request": {"S": fingerprint},
-                "state": {"S": "running"},
-                "startedAt": {"N": str(now)},
-                "TTL": {"N": str(now + WINDOW)},
-            },
-            # New, expired, or left running by a request that died.
-            ConditionExpression=(
-                "attribute_not_exists(id) OR #ttl < :now OR (#state = :running AND startedAt < :abandoned)"
-            ),
-            ExpressionAttributeNames={"#ttl": "TTL", "#state": "state"},
-            ExpressionAttributeValues={
-                ":now": {"N": str(now)},
-                ":running": {"S": "running"},
-                ":abandoned": {"N": str(now - ABANDONED_AFTER)},
-            },
+        dynamo.put_item(
+            dynamo.put(
+                settings.VAULT_IDEMPOTENCY_TABLE,
+                {
+                    "id": {"S": item_id},
+                    "request": {"S": fingerprint},
+                    "state": {"S": "running"},
+                    "startedAt": {"N": str(now)},
+                    "TTL": {"N": str(now + WINDOW)},
+                },
+                # New, expired, or left running by a request that died.
+                "attribute_not_exists(id) OR #ttl < :now OR (#state = :running AND startedAt < :abandoned)",
+                {"#ttl": "TTL", "#state": "state"},
+                {
+                    ":now": {"N": str(now)},
+                    ":running": {"S": "running"},
+                    ":abandoned": {"N": str(now - ABANDONED_AFTER)},
+                },
+            )
         )
     except Conflict:
         return _earlier(item_id, fingerprint)
@@ -119,13 +118,7 @@ def once(owner: str, key: str, request: bytes, produce: Callable[[], tuple[int, 
 
 
 def _earlier(item_id: str, fingerprint: str) -> Answer:
-    response = storage._call(
-        "get_item",
-        TableName=settings.VAULT_IDEMPOTENCY_TABLE,
-        Key={"id": {"S": item_id}},
-        ConsistentRead=True,
-    )
-    item = response.get("Item")
+    item = dynamo.get_item(settings.VAULT_IDEMPOTENCY_TABLE, {"id": {"S": item_id}})
     if item is None:  # forgotten between our write and this read: the first request failed
         raise KeyInUse()
     if not hmac.compare_digest(item["request"]["S"], fingerprint):
@@ -137,18 +130,19 @@ def _earlier(item_id: str, fingerprint: str) -> Answer:
 
 def _keep(item_id: str, fingerprint: str, status: int, body: dict[str, Any], started: int) -> None:
     try:
-        storage._call(
-            "put_item",
-            TableName=settings.VAULT_IDEMPOTENCY_TABLE,
-            Item={
-                "id": {"S": item_id},
-                "request": {"S": fingerprint},
-                "state": {"S": "done"},
-                "startedAt": {"N": str(started)},
-                "status": {"N": str(status)},
-                "answer": {"S": json.dumps(body, separators=(",", ":"))},
-                "TTL": {"N": str(started + WINDOW)},
-            },
+        dynamo.put_item(
+            dynamo.put(
+                settings.VAULT_IDEMPOTENCY_TABLE,
+                {
+                    "id": {"S": item_id},
+                    "request": {"S": fingerprint},
+                    "state": {"S": "done"},
+                    "startedAt": {"N": str(started)},
+                    "status": {"N": str(status)},
+                    "answer": {"S": json.dumps(body, separators=(",", ":"))},
+                    "TTL": {"N": str(started + WINDOW)},
+                },
+            )
         )
     except VaultError:
         # The work is done and answered; a retry meets "in use", then (after
@@ -158,6 +152,6 @@ def _keep(item_id: str, fingerprint: str, status: int, body: dict[str, Any], sta
 
 def _forget(item_id: str) -> None:
     try:
-        storage._call("delete_item", TableName=settings.VAULT_IDEMPOTENCY_TABLE, Key={"id": {"S": item_id}})
+        dynamo.delete_item(dynamo.delete(settings.VAULT_IDEMPOTENCY_TABLE, {"id": {"S": item_id}}))
     except VaultError:
         log.error("idempotency record not released (%s)", item_id[:12])

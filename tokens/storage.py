@@ -1,111 +1,80 @@
-"""Reads and writes of vault items in DynamoDB (items already sealed by crypto)."""
+"""Vault items in DynamoDB (items already sealed by crypto).
+
+Writes are built as transaction items, so the vault commits each with its
+audit record in one TransactWriteItems: both land or neither.
+"""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-import botocore.exceptions
 from django.conf import settings
 
-from tokens import aws
-from tokens.errors import Conflict, VaultError
+from tokens import aws, dynamo
 
 SIGNATURE = "*amzn-ddb-map-sig*"
 
 
-def _call(method: str, **kwargs: Any) -> Any:
-    try:
-        return getattr(aws.client("dynamodb"), method)(**kwargs)
-    except botocore.exceptions.ClientError as exc:
-        if aws.error_code(exc) == "ConditionalCheckFailedException":
-            raise Conflict(internal=f"{method}: condition failed") from None
-        if aws.is_unavailable(exc):
-            raise aws.unavailable("DynamoDB") from None
-        raise VaultError(internal=f"DynamoDB {method}: {aws.error_code(exc)}") from None
-    except botocore.exceptions.BotoCoreError:
-        raise aws.unavailable("DynamoDB") from None
+def _key(token_id: str) -> dict[str, Any]:
+    return {"tokenId": {"S": token_id}}
 
 
 def get(token_id: str) -> dict[str, Any] | None:
     """The raw (still encrypted) item, or None."""
-    response = _call(
-        "get_item", TableName=settings.VAULT_TABLE, Key={"tokenId": {"S": token_id}}, ConsistentRead=True
-    )
-    return response.get("Item")
+    return dynamo.get_item(settings.VAULT_TABLE, _key(token_id))
 
 
-def put_new(item: dict[str, Any]) -> None:
-    """Write a sealed item; fails with Conflict if the token id exists."""
-    _call(
-        "put_item",
-        TableName=settings.VAULT_TABLE,
-        Item=item,
-        ConditionExpression="attribute_not_exists(tokenId)",
-    )
+def new(item: dict[str, Any]) -> dict[str, Any]:
+    """Write a sealed item, only if its token id is new."""
+    return dynamo.put(settings.VAULT_TABLE, item, "attribute_not_exists(tokenId)")
 
 
-def replace(item: dict[str, Any], previous: dict[str, Any]) -> None:
-    """Overwrite an item only if it is still exactly the version we read."""
-    _call(
-        "put_item",
-        TableName=settings.VAULT_TABLE,
-        Item=item,
-        ConditionExpression="#sig = :sig",
-        ExpressionAttributeNames={"#sig": SIGNATURE},
-        ExpressionAttributeValues={":sig": previous[SIGNATURE]},
-    )
+def _unchanged(previous: dict[str, Any]) -> dict[str, Any]:
+    # The signature changes with every seal: it names the version we read.
+    return {
+        "condition": "#sig = :sig",
+        "names": {"#sig": SIGNATURE},
+        "values": {":sig": previous[SIGNATURE]},
+    }
 
 
-def delete(token_id: str) -> None:
-    _call("delete_item", TableName=settings.VAULT_TABLE, Key={"tokenId": {"S": token_id}})
+def replacement(item: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """Overwrite an item, only if it is still exactly the version we read."""
+    return dynamo.put(settings.VAULT_TABLE, item, **_unchanged(previous))
+
+
+def removal(previous: dict[str, Any]) -> dict[str, Any]:
+    """Delete an item, only if it is still exactly the version we read."""
+    return dynamo.delete(settings.VAULT_TABLE, _key(previous["tokenId"]["S"]), **_unchanged(previous))
 
 
 def ping() -> None:
     """Raise Unavailable unless the table answers."""
-    _call("describe_table", TableName=settings.VAULT_TABLE)
+    if dynamo.describe_table(settings.VAULT_TABLE) is None:
+        raise aws.unavailable("DynamoDB")
 
 
-# DynamoDB's own limits per call.
-BATCH_GET_LIMIT = 100
+def scan_page(
+    start_after: dict[str, Any] | None = None, limit: int = 100
+) -> tuple[list[dict[str, Any]], Any]:
+    """One page of raw items and the key to continue after (None at the end): for re-keying."""
+    return dynamo.scan_page(settings.VAULT_TABLE, start_after, limit)
+
+
+def approximate_count() -> int:
+    """DynamoDB's item count (refreshed about every six hours): for progress bars only."""
+    table = dynamo.describe_table(settings.VAULT_TABLE)
+    return int((table or {}).get("ItemCount", 0))
+
+
+# DynamoDB's own limit of actions per transaction.
 TRANSACT_LIMIT = 100
 
 
 def get_many(token_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """The raw items of up to BATCH_GET_LIMIT token ids, by id (absent ids are left out).
+    """The raw items of `token_ids`, by id (absent ids are left out), read in batches of 100.
 
-    Keys DynamoDB leaves unprocessed (throttling) are asked again, with a short
-    backoff, while the request budget lasts; after that the read is unavailable.
+    Keys DynamoDB leaves unprocessed are asked again while the request budget lasts.
     """
-    found: dict[str, dict[str, Any]] = {}
-    keys = [{"tokenId": {"S": token_id}} for token_id in dict.fromkeys(token_ids)]
-    for attempt in range(settings.AWS_MAX_ATTEMPTS + 1):
-        if not keys:
-            return found
-        if attempt:
-            time.sleep(min(0.05 * 2**attempt, 1.0))
-        response = _call(
-            "batch_get_item",
-            RequestItems={settings.VAULT_TABLE: {"Keys": keys, "ConsistentRead": True}},
-        )
-        for item in response.get("Responses", {}).get(settings.VAULT_TABLE, []):
-            found[item["tokenId"]["S"]] = item
-        keys = response.get("UnprocessedKeys", {}).get(settings.VAULT_TABLE, {}).get("Keys", [])
-    raise aws.unavailable("DynamoDB")
-
-
-def put_many_new(items: list[dict[str, Any]]) -> None:
-    """Write up to TRANSACT_LIMIT sealed items, each conditioned on a new id: all or none."""
-    _call(
-        "transact_write_items",
-        TransactItems=[
-            {
-                "Put": {
-                    "TableName": settings.VAULT_TABLE,
-                    "Item": item,
-                    "ConditionExpression": "attribute_not_exists(tokenId)",
-                }
-            }
-            for item in items
-        ],
-    )
+    keys = [_key(token_id) for token_id in dict.fromkeys(token_ids)]
+    return {item["tokenId"]["S"]: item for item in dynamo.batch_get(settings.VAULT_TABLE, keys)}
