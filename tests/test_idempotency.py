@@ -107,7 +107,7 @@ def test_an_outage_is_not_remembered_so_the_retry_runs(
     writer_api: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with monkeypatch.context() as m:
-        fail(m, "kms", "generate_data_key")
+        fail(m, "dynamodb", "transact_write_items")
         assert post(writer_api, "/api/v1/tokens", BODY, "k").status_code == 503
     retried = post(writer_api, "/api/v1/tokens", BODY, "k")
     assert retried.status_code == 201 and "Idempotent-Replayed" not in retried

@@ -13,7 +13,6 @@ from typing import IO, Any
 from tokens import vault
 from tokens.actors import Actor, RequestContext
 from tokens.errors import InvalidInput, VaultError, public
-from tokens.validation import MAX_BATCH
 
 EXPIRY = "expiry"
 OUTPUT_HEADER = ["row", "tokenId", "TTL", "error"]
@@ -80,7 +79,8 @@ def tokenize(
     writer = csv.writer(out)
     writer.writerow(OUTPUT_HEADER)
     done = failed = 0
-    for chunk in _chunks(records(source), MAX_BATCH):
+    # vault.BATCH_CHUNK rows per call: each call is then one transaction.
+    for chunk in _chunks(records(source), vault.BATCH_CHUNK):
         good = [(number, record) for number, record in chunk if not isinstance(record, VaultError)]
         results: dict[int, vault.BatchResult] = {
             number: record for number, record in chunk if isinstance(record, VaultError)

@@ -547,8 +547,8 @@ def detokenize_batch(actor: Actor, ctx: RequestContext, entries: list[object]) -
             results.append(_unavailable(exc))
     revealed = [r for r in results if isinstance(r, Revealed)]
     try:
-        for start in range(0, len(revealed), BATCH_CHUNK):
-            chunk = revealed[start : start + BATCH_CHUNK]
+        for start in range(0, len(revealed), validation.MAX_BATCH):
+            chunk = revealed[start : start + validation.MAX_BATCH]
             _audit_batch(
                 "detokenize", actor, ctx, "success", [r.token_id for r in chunk],
                 {name for r in chunk for name in r.data}, len(requests),
@@ -569,10 +569,12 @@ def _load_many(token_ids: list[str], now: int) -> dict[str, dict[str, Any]]:
     asked again, together, until the replication wait is over.
     """
     wanted = [t for t in dict.fromkeys(token_ids) if validation.is_token_id(t)]
-    found: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(wanted), storage.BATCH_GET_LIMIT):
-        found.update(storage.get_many(wanted[start : start + storage.BATCH_GET_LIMIT]))
-    deadline = time.monotonic() + settings.VAULT_REPLICATION_WAIT
+    found = storage.get_many(wanted)
+    wait = settings.VAULT_REPLICATION_WAIT
+    left = budget.remaining()
+    if left is not None:
+        wait = min(wait, left - budget.MIN_ATTEMPT)
+    deadline = time.monotonic() + wait
     delay = 0.1
     while True:
         waiting = [t for t in wanted if t not in found and _replicates(t)]
@@ -580,8 +582,7 @@ def _load_many(token_ids: list[str], now: int) -> dict[str, dict[str, Any]]:
             break
         time.sleep(delay)
         delay *= 2
-        for start in range(0, len(waiting), storage.BATCH_GET_LIMIT):
-            found.update(storage.get_many(waiting[start : start + storage.BATCH_GET_LIMIT]))
+        found.update(storage.get_many(waiting))
     live: dict[str, dict[str, Any]] = {}
     for token_id, item in found.items():
         try:
