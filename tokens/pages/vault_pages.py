@@ -54,10 +54,11 @@ def tokenize(request: HttpRequest) -> HttpResponse:
 
 def _tokenize_csv(request: HttpRequest, page: dict[str, object]) -> HttpResponse:
     """Every row of the uploaded CSV through vault.tokenize_batch; a CSV of token ids back."""
-    source = io.TextIOWrapper(request.FILES["csv"].file, encoding="utf-8-sig", newline="")
+    upload = request.FILES.get("csv")
     out = io.StringIO()
     try:
-        csv_batches.tokenize(actor(request), ctx(request), source, out)
+        text = upload.read().decode("utf-8-sig") if upload is not None else ""
+        csv_batches.tokenize(actor(request), ctx(request), io.StringIO(text, newline=""), out)
     except (InvalidInput, UnicodeDecodeError) as exc:
         message = exc.message if isinstance(exc, InvalidInput) else "the file is not UTF-8 text"
         page.update(error=f"CSV file: {message}")
