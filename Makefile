@@ -32,6 +32,7 @@ check: install
 
 bench: install
 	$(BIN)/python bench/vault_bench.py
+	$(BIN)/python bench/batch_bench.py
 
 # Re-measure the anomaly detector and record the figures in docs/monitoring.md.
 monitoring-figures: install

@@ -63,6 +63,8 @@ TABLE = f"arn:aws:dynamodb:{R}:{A}:table/sensitive-data"
 AUDIT = f"arn:aws:dynamodb:{R}:{A}:table/vault-audit"
 AUDIT_INDEX = f"{AUDIT}/index/by_day"
 CLIENTS = f"arn:aws:dynamodb:{R}:{A}:table/vault-api-clients"
+IDEMPOTENCY = f"arn:aws:dynamodb:{R}:{A}:table/vault-idempotency"
+IDEMPOTENCY_KEYS = {(a, IDEMPOTENCY) for a in ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")}
 KEYS = f"arn:aws:dynamodb:{R}:{A}:table/vault-keys"
 INDEX = f"arn:aws:dynamodb:{R}:{A}:table/vault-index"
 ALERT_STATE = f"arn:aws:dynamodb:{R}:{A}:table/vault-alert-state"
@@ -92,6 +94,7 @@ EVERY_ROLE = {
 }
 EXPECTED = {
     "writer": EVERY_ROLE
+    | IDEMPOTENCY_KEYS
     | {
         ("dynamodb:PutItem", TABLE),
         ("kms:GenerateDataKey", KEY),
@@ -110,10 +113,13 @@ EXPECTED = {
         ("dynamodb:Query", KEYS),  # the fingerprint key's newest version, for search
         ("dynamodb:GetItem", INDEX),  # an alias
         ("dynamodb:Query", INDEX),  # search
+        ("dynamodb:BatchGetItem", TABLE),
     },
     "operator": EVERY_ROLE
+    | IDEMPOTENCY_KEYS
     | {
         ("dynamodb:GetItem", TABLE),
+        ("dynamodb:BatchGetItem", TABLE),
         ("dynamodb:PutItem", TABLE),
         ("dynamodb:DeleteItem", TABLE),
         ("dynamodb:Scan", TABLE),

@@ -32,6 +32,20 @@ def test_it_rejects_a_field_the_token_does_not_have(full_api: Api) -> None:
     assert error_of(response)["message"] == "fields: this token has no field 'passport'"
 
 
+def test_it_rejects_a_field_name_with_a_trailing_newline(full_api: Api) -> None:
+    token = full_api.tokenize(SEED)
+    response = full_api.post("/api/v1/detokenize", {"tokenId": token, "fields": ["drivers_license\n"]})
+    assert response.status_code == 400
+    assert error_of(response)["details"]["field"] == "fields"
+
+
+def test_a_token_id_with_a_trailing_newline_is_not_found(full_api: Api) -> None:
+    token = full_api.tokenize(SEED)
+    response = full_api.post("/api/v1/detokenize", {"tokenId": token + "\n"})
+    assert response.status_code == 404
+    assert error_of(response) == NOT_FOUND
+
+
 def test_it_rejects_fields_that_are_not_a_list(full_api: Api) -> None:
     token = full_api.tokenize(SEED)
     response = full_api.post("/api/v1/detokenize", {"tokenId": token, "fields": "passport"})
@@ -61,6 +75,30 @@ def test_it_refuses_a_field_outside_the_allowed_ones(db: object, full_api: Api) 
     assert error_of(response) == {
         "code": "forbidden",
         "message": "This caller may not detokenize these fields.",
+    }
+
+
+def test_a_limited_client_is_refused_alike_whether_the_token_has_the_field_or_not(
+    db: object, full_api: Api
+) -> None:
+    token = full_api.tokenize({"drivers_license": "987654321", "medicare_card": "1234 56789 0"})
+    limited = make_api(["detokenize"], "limited", fields=["drivers_license"])
+    has = limited.post("/api/v1/detokenize", {"tokenId": token, "fields": ["medicare_card"]})
+    lacks = limited.post("/api/v1/detokenize", {"tokenId": token, "fields": ["tax_file_number"]})
+    assert (has.status_code, has.json()) == (lacks.status_code, lacks.json())
+    assert has.status_code == 403
+
+
+def test_a_limited_client_asking_for_an_allowed_field_the_token_lacks_gets_a_400(
+    db: object, full_api: Api
+) -> None:
+    token = full_api.tokenize({"medicare_card": "1234 56789 0"})
+    limited = make_api(["detokenize"], "limited", fields=["drivers_license", "medicare_card"])
+    response = limited.post("/api/v1/detokenize", {"tokenId": token, "fields": ["drivers_license"]})
+    assert response.status_code == 400
+    assert error_of(response)["details"] == {
+        "field": "fields",
+        "problem": "this token has no field 'drivers_license'",
     }
 
 

@@ -89,3 +89,12 @@ def test_a_green_readyz_is_kept_a_few_seconds_then_checked_again(
 def test_the_canary_cannot_be_read_through_the_api(full_api: Any) -> None:
     response = full_api.post("/api/v1/detokenize", {"tokenId": "vault-canary"})
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/api/v1/openapi.json", "/api/v1/docs"])
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_other_methods_get_a_json_405_naming_get(db: Any, path: str, method: str) -> None:
+    response = getattr(Client(enforce_csrf_checks=True), method)(path)
+    assert response.status_code == 405
+    assert response["Allow"] == "GET"
+    assert response.json() == {"error": {"code": "method_not_allowed", "message": "Use GET here."}}

@@ -119,3 +119,16 @@ def test_an_unknown_token_of_this_region_is_not_retried(
     with pytest.raises(NotFound):
         vault.detokenize(SERVICE, ctx(), UNKNOWN.format(code="SIN"))
     assert len(reads) == 1
+
+
+@pytest.mark.parametrize("code", ["XXX", "ZZ", "SYDNEY"])
+def test_a_token_naming_a_region_no_deployment_has_is_not_waited_for(
+    regions: Regions, monkeypatch: pytest.MonkeyPatch, code: str
+) -> None:
+    regions.use(SIN)
+    reads: list[str] = []
+    real_get = storage.get
+    monkeypatch.setattr(storage, "get", lambda token_id: reads.append(token_id) or real_get(token_id))
+    with pytest.raises(NotFound):
+        vault.detokenize(SERVICE, ctx(), UNKNOWN.format(code=code))
+    assert len(reads) == 1

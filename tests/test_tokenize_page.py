@@ -98,3 +98,54 @@ def test_it_reports_the_vaults_own_validation_and_audits_it(operators: dict[str,
     assert b"data.ttl: &#x27;ttl&#x27; is a reserved name" in response.content
     [record] = audit_where(action="tokenize", actor="tokenizer")
     assert record["outcome"] == "invalid"
+
+
+def test_a_double_submit_makes_one_token_and_shows_it(operators: dict[str, Any]) -> None:
+    client = fresh_client(operators["tokenizer"])
+    form = client.get("/tokenize").content.decode()
+    once = re.search(r'name="once" value="([0-9a-f]{32})"', form)
+    assert once, "the form carries an idempotency key"
+    data = {"name": ["cvc"], "value": ["123"], "days": "3", "once": once.group(1)}
+    first = client.post("/tokenize", data)
+    second = client.post("/tokenize", data)
+    assert first.status_code == second.status_code == 200
+    assert token_in(first.content) == token_in(second.content)
+    assert len(audit_where(action="tokenize", actor="tokenizer")) == 1
+
+
+def test_two_forms_make_two_tokens(operators: dict[str, Any]) -> None:
+    client = fresh_client(operators["tokenizer"])
+    tokens = set()
+    for _ in range(2):
+        once = re.search(r'name="once" value="([0-9a-f]{32})"', client.get("/tokenize").content.decode())
+        assert once
+        data = {"name": ["cvc"], "value": ["123"], "days": "3", "once": once.group(1)}
+        tokens.add(token_in(client.post("/tokenize", data).content))
+    assert len(tokens) == 2
+
+
+def test_a_csv_upload_gives_back_a_csv_of_token_ids(operators: dict[str, Any]) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("cards.csv", f"card_number,cvc\n{CARD_MARKER},123\n,\nx,12\n".encode())
+    response = fresh_client(operators["tokenizer"]).post("/tokenize", {"csv": upload})
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    assert CARD_MARKER.encode() not in response.content
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "row,tokenId,TTL,error"
+    token = token_in(lines[1].encode())
+    assert vault.detokenize(READER, RequestContext(channel="cli"), token).data == {
+        "card_number": CARD_MARKER,
+        "cvc": "123",
+    }
+    assert lines[2].startswith('4,,,"invalid_request: data.card_number:')
+    [record] = audit_where(action="tokenize", actor="tokenizer", outcome="success")
+    assert record["token_ids"] == [token] and record["channel"] == "ui"
+
+
+def test_a_csv_upload_needs_the_tokenizer_role(operators: dict[str, Any]) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("cards.csv", b"pan\n4111\n")
+    response = fresh_client(operators["auditor"]).post("/tokenize", {"csv": upload})
+    assert response.status_code == 403

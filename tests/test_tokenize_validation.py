@@ -57,6 +57,16 @@ def tokens_in_table() -> int:
             "data",
             "a field name is 1-64 letters, digits or '_', starting with a letter",
         ),
+        (
+            {"data": {"cvc\n": "x"}},
+            "data",
+            "a field name is 1-64 letters, digits or '_', starting with a letter",
+        ),
+        (
+            {"data": {"tokenId\n": "x"}},
+            "data",
+            "a field name is 1-64 letters, digits or '_', starting with a letter",
+        ),
         ({"data": {f"f{i}": "x" for i in range(33)}}, "data", "at most 32 fields per token"),
         (
             {"data": {"pan": "x", "TTL": "soon"}},
@@ -64,7 +74,7 @@ def tokens_in_table() -> int:
             "TTL must be an integer number of seconds since the Unix epoch",
         ),
         (
-            {"data": {"pan": "x", "TTL": 1.5e9}},
+            {"data": {"pan": "x", "TTL": NOW + 3600.5}},
             "data.TTL",
             "TTL must be an integer number of seconds since the Unix epoch",
         ),
@@ -113,3 +123,13 @@ def test_it_accepts_32_fields_of_4096_bytes(full_api: Api) -> None:
     token = full_api.tokenize(data)
     revealed = full_api.post("/api/v1/detokenize", {"tokenId": token}).json()["data"]
     assert revealed == data
+
+
+def test_it_accepts_a_ttl_written_as_a_whole_number_with_a_fraction_or_exponent(full_api: Api) -> None:
+    # JSON has one number type, and JSON Schema's "integer" (the document's) includes 1.7e9 and 17.0.
+    raw = f'{{"data": {{"pan": "x", "TTL": {NOW + 3600}.0}}}}'
+    response = full_api.client.post(
+        "/api/v1/tokens", raw, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {full_api.key}"
+    )
+    assert response.status_code == 201
+    assert response.json()["TTL"] == NOW + 3600

@@ -54,7 +54,7 @@ def pepper_of(stored: str) -> str:
 
 
 def prefix_of(key: str) -> str | None:
-    match = KEY_FORMAT.match(key)
+    match = KEY_FORMAT.fullmatch(key)
     return match.group(1) if match else None
 
 

@@ -73,10 +73,15 @@ def entry(
     token_id: str = "",
     fields: Iterable[str] = (),
     detail: str = "",
+    token_ids: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """A record, not yet placed in a chain (see `appending`)."""
+    """A record, not yet placed in a chain (see `appending`).
+
+    A batch request's record names every token it concerns in `token_ids`;
+    `search` finds a token there as well.
+    """
     now = datetime.now(UTC)
-    return {
+    built: dict[str, Any] = {
         "at": now.isoformat(timespec="microseconds"),
         "day": now.date().isoformat(),
         "actor": actor.name[:MAX_TEXT],
@@ -94,6 +99,9 @@ def entry(
         "channel": ctx.channel,
         "detail": detail[:MAX_TEXT],
     }
+    if token_ids:
+        built["token_ids"] = list(token_ids)
+    return built
 
 
 @contextmanager
@@ -142,9 +150,12 @@ def record(
     token_id: str = "",
     fields: Iterable[str] = (),
     detail: str = "",
+    token_ids: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Append one record; raise AuditUnavailable if it could not be written."""
-    built = entry(action, outcome, actor, ctx, token_id=token_id, fields=fields, detail=detail)
+    built = entry(
+        action, outcome, actor, ctx, token_id=token_id, fields=fields, detail=detail, token_ids=token_ids
+    )
     try:
         with appending(built) as put:
             dynamo.put_item(put)
@@ -246,7 +257,7 @@ def search(
                 continue
             if action and rec.get("action") != action:
                 continue
-            if token_id and rec.get("token_id") != token_id:
+            if token_id and rec.get("token_id") != token_id and token_id not in rec.get("token_ids", ()):
                 continue
             if outcome and rec.get("outcome") != outcome:
                 continue

@@ -28,7 +28,7 @@ UNSHOWN = "(not shown)"
 
 
 def is_actor_filter(value: str) -> bool:
-    return ACTOR_SHAPE.match(value) is not None and sum(c.isdigit() for c in value) <= MAX_ACTOR_DIGITS
+    return ACTOR_SHAPE.fullmatch(value) is not None and sum(c.isdigit() for c in value) <= MAX_ACTOR_DIGITS
 
 
 def _shown(key: str, value: str) -> str:
@@ -38,7 +38,7 @@ def _shown(key: str, value: str) -> str:
     if key == "token_id":
         return value if validation.is_token_id(value) else UNSHOWN
     if key in ("action", "outcome"):
-        return value if ACTION_SHAPE.match(value) else UNSHOWN
+        return value if ACTION_SHAPE.fullmatch(value) else UNSHOWN
     return UNSHOWN
 
 

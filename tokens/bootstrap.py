@@ -146,6 +146,14 @@ def bootstrap(local: bool | None = None) -> list[str]:
             },
         ),
         _enable_pitr(settings.VAULT_ALERT_STATE_TABLE),
+        _create_table(
+            settings.VAULT_IDEMPOTENCY_TABLE,
+            {
+                "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+            },
+        ),
+        _enable_ttl(settings.VAULT_IDEMPOTENCY_TABLE),
         _create_table(settings.VAULT_KEYS_TABLE, keystore.KEY_SCHEMA),
         _enable_pitr(settings.VAULT_KEYS_TABLE),
         _key(local),
@@ -188,7 +196,7 @@ MAX_WAIT_SECONDS = 1800.0
 
 
 def add_region(replica_region: str) -> list[str]:
-    """Replicate the data, audit, clients and keys tables and the KMS key into replica_region.
+    """Replicate the data, audit, clients, keys and idempotency tables and the KMS key into replica_region.
 
     Idempotent: what exists is reported and left alone. Run it from the home
     region (settings.AWS_REGION) after `bootstrap()`, with administrator
@@ -209,11 +217,12 @@ def add_region(replica_region: str) -> list[str]:
         settings.VAULT_CLIENTS_TABLE,
         settings.VAULT_KEYS_TABLE,
         settings.VAULT_INDEX_TABLE,
+        settings.VAULT_IDEMPOTENCY_TABLE,
     )
     for table in tables:
         done.append(_replicate_table(table, replica_region))
-    done.append(_enable_ttl(settings.VAULT_TABLE, replica_region))
-    done.append(_enable_ttl(settings.VAULT_INDEX_TABLE, replica_region))
+    for expiring in (settings.VAULT_TABLE, settings.VAULT_INDEX_TABLE, settings.VAULT_IDEMPOTENCY_TABLE):
+        done.append(_enable_ttl(expiring, replica_region))
     for table in tables:
         done.append(_enable_pitr(table, replica_region))
     # The other region's first version, written here and replicated there. Only

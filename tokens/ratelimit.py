@@ -14,15 +14,16 @@ class RateLimiter:
         self.lock = threading.Lock()
         self.hits: dict[str, deque[float]] = defaultdict(deque)
 
-    def allow(self, key: str, limit: int) -> bool:
+    def allow(self, key: str, limit: int, cost: int = 1) -> bool:
+        """Take `cost` hits from `key`'s minute, or none if they do not all fit."""
         now = time.monotonic()
         with self.lock:
             window = self.hits[key]
             while window and window[0] <= now - 60:
                 window.popleft()
-            if len(window) >= limit:
+            if len(window) + cost > limit:
                 return False
-            window.append(now)
+            window.extend([now] * cost)
             return True
 
 

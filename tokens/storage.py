@@ -72,3 +72,16 @@ def approximate_count() -> int:
     """DynamoDB's item count (refreshed about every six hours): for progress bars only."""
     table = dynamo.describe_table(settings.VAULT_TABLE)
     return int((table or {}).get("ItemCount", 0))
+
+
+# DynamoDB's own limit of actions per transaction.
+TRANSACT_LIMIT = 100
+
+
+def get_many(token_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The raw items of `token_ids`, by id (absent ids are left out), read in batches of 100.
+
+    Keys DynamoDB leaves unprocessed are asked again while the request budget lasts.
+    """
+    keys = [_key(token_id) for token_id in dict.fromkeys(token_ids)]
+    return {item["tokenId"]["S"]: item for item in dynamo.batch_get(settings.VAULT_TABLE, keys)}

@@ -13,11 +13,26 @@ from tokens import fieldtypes
 from tokens.errors import InvalidInput
 from tokens.layout import RESERVED
 
-FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-TOKEN_ID = re.compile(r"^TKN-[A-Z]{2,8}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+# Patterns are written once, for both these checks and the OpenAPI document
+# (ECMA-262 there, where `$` ends the string). Python's `$` also matches before a
+# final newline, so the checks here always use fullmatch.
+FIELD_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+TOKEN_ID_PATTERN = r"^TKN-[A-Z]{2,8}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+FIELD_NAME = re.compile(FIELD_NAME_PATTERN)
+TOKEN_ID = re.compile(TOKEN_ID_PATTERN)
 MAX_FIELDS = 32
+MAX_BATCH = 100  # records or tokens in one batch request
 MAX_VALUE_BYTES = 4096  # 32 x 4 KiB of ciphertext stays far inside DynamoDB's 400 KB
 RESERVED_LOWER = {name.lower() for name in RESERVED} | {"ttl"}
+# Names the field-name pattern lets through but that are reserved, in any case
+# ("ttl", "TokenID", ...), as one ECMA-262 pattern for the document.
+RESERVED_NAME_PATTERN = "^(?:{})$".format(
+    "|".join(
+        "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in name)
+        for name in sorted(RESERVED_LOWER)
+        if re.fullmatch(FIELD_NAME_PATTERN, name)
+    )
+)
 
 
 def invalid(field: str, problem: str) -> InvalidInput:
@@ -25,20 +40,20 @@ def invalid(field: str, problem: str) -> InvalidInput:
 
 
 def is_token_id(value: object) -> bool:
-    return isinstance(value, str) and TOKEN_ID.match(value) is not None
+    return isinstance(value, str) and TOKEN_ID.fullmatch(value) is not None
 
 
 def only_keys(body: dict[str, Any], allowed: set[str], where: str = "body") -> None:
     for key in body:
         if key not in allowed:
-            name = key if FIELD_NAME.match(key) else "(unnamed)"
+            name = key if FIELD_NAME.fullmatch(key) else "(unnamed)"
             raise invalid(f"{where}.{name}", f"unknown key; expected only {', '.join(sorted(allowed))}")
 
 
 def field_name(name: str, where: str) -> str:
     if name.startswith("*amzn-ddb-"):
         raise invalid(where, "field names starting '*amzn-ddb-' are reserved")
-    if not FIELD_NAME.match(name):
+    if not FIELD_NAME.fullmatch(name):
         raise invalid(where, "a field name is 1-64 letters, digits or '_', starting with a letter")
     if name.lower() in RESERVED_LOWER:
         raise invalid(where, f"'{name}' is a reserved name")
@@ -47,6 +62,8 @@ def field_name(name: str, where: str) -> str:
 
 def ttl(value: object, where: str, now: int | None = None) -> int:
     now = int(time.time()) if now is None else now
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 1.7e9 is an integer too (as in JSON Schema)
     if isinstance(value, bool) or not isinstance(value, int):
         raise invalid(where, "TTL must be an integer number of seconds since the Unix epoch")
     if value <= now:
@@ -66,7 +83,7 @@ def tokenize_data(data: object, now: int | None = None) -> tuple[dict[str, str],
         if name == "TTL":
             expiry = ttl(value, "data.TTL", now)
             continue
-        where = f"data.{name}" if FIELD_NAME.match(name) else "data"
+        where = f"data.{name}" if FIELD_NAME.fullmatch(name) else "data"
         field_name(name, where)
         if not isinstance(value, str):
             raise invalid(where, "values must be strings")
@@ -90,6 +107,42 @@ def tokenize_data(data: object, now: int | None = None) -> tuple[dict[str, str],
     if expiry is None:
         expiry = (int(time.time()) if now is None else now) + settings.VAULT_DEFAULT_RETENTION
     return fields, expiry
+
+
+def batch(body: dict[str, Any], key: str) -> list[Any]:
+    """The list under `key` of a batch body: 1 to MAX_BATCH entries, checked one by one later."""
+    only_keys(body, {key})
+    entries = body.get(key)
+    if not isinstance(entries, list) or not 1 <= len(entries) <= MAX_BATCH:
+        raise invalid(key, f"is required: a list of 1 to {MAX_BATCH} entries")
+    return entries
+
+
+def batch_record(entry: object, where: str) -> object:
+    """One entry of a tokenize batch, {"data": {...}}: its data."""
+    if not isinstance(entry, dict):
+        raise invalid(where, 'must be an object {"data": {...}}')
+    only_keys(entry, {"data"}, where)
+    if "data" not in entry:
+        raise invalid(f"{where}.data", "is required")
+    return entry["data"]
+
+
+def detokenize_request(body: object, where: str = "") -> tuple[str, object, object]:
+    """A detokenize request, {"tokenId", "fields"?, "mask"?}: (token id, fields, mask as sent).
+
+    The token id is only checked to be a string (a malformed one is answered
+    like an unknown token) and the fields are checked by the vault, so both
+    refusals are audited there.
+    """
+    prefix = f"{where}." if where else ""
+    if not isinstance(body, dict):
+        raise invalid(where or "body", 'must be an object {"tokenId": ..., "fields": [...]}')
+    only_keys(body, {"tokenId", "fields", "mask"}, where or "body")
+    token_id = body.get("tokenId")
+    if not isinstance(token_id, str):
+        raise invalid(f"{prefix}tokenId", "is required and must be a string")
+    return token_id, body.get("fields"), body.get("mask", False)
 
 
 def field_list(value: object, where: str = "fields") -> list[str] | None:
@@ -150,3 +203,136 @@ def search_query(field: object, value: object) -> tuple[str, str]:
     except fieldtypes.TypeMismatch as exc:
         raise invalid("value", str(exc)) from None
     return name, value
+
+
+# --- The same rules as JSON Schema, for the OpenAPI document -----------------------
+
+
+def field_name_schema() -> dict[str, Any]:
+    return {
+        "type": "string",
+        "pattern": FIELD_NAME_PATTERN,
+        "not": {"pattern": RESERVED_NAME_PATTERN},
+        "description": (
+            "1-64 letters, digits or '_', starting with a letter; not a reserved name "
+            f"({', '.join(sorted(n for n in RESERVED_LOWER if FIELD_NAME.fullmatch(n)))}, in any case)."
+        ),
+        "example": "drivers_license",
+    }
+
+
+def field_value_schema() -> dict[str, Any]:
+    return {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_VALUE_BYTES,
+        "description": (
+            f"1 to {MAX_VALUE_BYTES} bytes of UTF-8 (a character outside ASCII counts 2 to 4 bytes); "
+            "valid Unicode, so no lone surrogate."
+        ),
+    }
+
+
+def ttl_schema(now: int) -> dict[str, Any]:
+    return {
+        "type": "integer",
+        "exclusiveMinimum": now,
+        "maximum": now + settings.VAULT_MAX_RETENTION,
+        "description": (
+            "Expiry in Unix seconds, relative to now: the server accepts any time after the moment "
+            f"it receives the request and at most VAULT_MAX_RETENTION ({settings.VAULT_MAX_RETENTION} s) "
+            "after it, and when changing an expiry at most that long after the token's creation. "
+            "`exclusiveMinimum` and `maximum` are that window as of when this document was served: "
+            "compute a TTL from the current time when sending."
+        ),
+        "example": now + settings.VAULT_DEFAULT_RETENTION,
+    }
+
+
+# What JSON Schema can say of each declared field type (tokens/fieldtypes.py);
+# the description gives the rest (a card's Luhn check, an SSN's never-issued parts).
+TYPE_RULES: dict[str, dict[str, Any]] = {
+    "card": {
+        "pattern": r"^[0-9](?:[ -]?[0-9]){11,18}$",
+        "description": (
+            "card: 12 to 19 digits, optionally grouped by single spaces or dashes, passing the Luhn check"
+        ),
+        "example": "4111 1111 1111 1111",
+    },
+    "cvc": {"pattern": r"^[0-9]{3,4}$", "description": "cvc: 3 or 4 digits", "example": "123"},
+    "date": {
+        "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        "format": "date",
+        "description": "date: a real calendar day, YYYY-MM-DD",
+        "example": "1980-02-29",
+    },
+    "us_ssn": {
+        "pattern": r"^(?!000|666|9)[0-9]{3}-?(?!00)[0-9]{2}-?(?!0000)[0-9]{4}$",
+        "description": (
+            "us_ssn: AAA-GG-SSSS or AAAGGSSSS; area not 000, 666 or 9xx, group not 00, serial not 0000"
+        ),
+        "example": "123-45-6789",
+    },
+    "email": {
+        # The server's rule for ASCII text ([^@\s] there), as printable ASCII but '@'.
+        "pattern": fieldtypes.EMAIL.pattern.replace("[^@\\s]", "[!-?A-~]"),
+        "maxLength": 254,
+        "description": "email: local@domain, the domain with at least one dot, at most 254 ASCII characters",
+        "example": "a.person@example.org",
+    },
+}
+
+
+def typed_fields_schema() -> dict[str, Any]:
+    """The field names with a declared type (settings.VAULT_FIELD_TYPES) and their rules."""
+    return {
+        name: {**field_value_schema(), **TYPE_RULES[kind]}
+        for name, kind in sorted(settings.VAULT_FIELD_TYPES.items())
+        if kind in TYPE_RULES
+    }
+
+
+def token_data_schema(now: int) -> dict[str, Any]:
+    fields = {"additionalProperties": field_value_schema()}
+    return {
+        "type": "object",
+        "description": (
+            f"Field name -> value, 1 to {MAX_FIELDS} fields, plus an optional `TTL` "
+            f"(default: {settings.VAULT_DEFAULT_RETENTION} s from now). Field names with a declared "
+            "type (listed under properties) must hold a value of that type."
+        ),
+        "properties": {"TTL": ttl_schema(now), **typed_fields_schema()},
+        "propertyNames": {"anyOf": [{"const": "TTL"}, field_name_schema()]},
+        **fields,
+        "anyOf": [
+            {"required": ["TTL"], "minProperties": 2, "maxProperties": MAX_FIELDS + 1},
+            {"not": {"required": ["TTL"]}, "minProperties": 1, "maxProperties": MAX_FIELDS},
+        ],
+        "example": {
+            "drivers_license": "987654321",
+            "medicare_card": "1234 56789 0",
+            "TTL": now + settings.VAULT_DEFAULT_RETENTION,
+        },
+    }
+
+
+def field_list_schema() -> dict[str, Any]:
+    return {
+        "type": "array",
+        "items": field_name_schema(),
+        "minItems": 1,
+        "maxItems": MAX_FIELDS,
+        "description": "The fields to return; without it, all (that the caller may read).",
+    }
+
+
+def token_id_schema() -> dict[str, Any]:
+    return {
+        "type": "string",
+        "pattern": TOKEN_ID_PATTERN,
+        "description": (
+            "TKN-<region code>-<UUID v4>. A string of another shape is answered like an unknown "
+            "token (404 token_not_found)."
+        ),
+        "example": "TKN-SYD-4b30f90b-d478-4e4d-8b8d-96e34522f553",
+    }

@@ -171,18 +171,11 @@ class _Operation:
 
 @contextmanager
 def _operation(name: str, actor: Actor, ctx: RequestContext, token_id: str = "") -> Iterator[_Operation]:
-    permission, served_by = OPERATIONS[name]
     op = _Operation(name, actor, ctx, token_id)
     started = time.monotonic()
     outcome = "success"
     try:
-        if settings.VAULT_FUNCTION_ROLE not in served_by:
-            raise PermissionDenied(
-                f"This {settings.VAULT_FUNCTION_ROLE} function does not serve {name}.",
-                internal="function role",
-            )
-        if not actor.may(permission):
-            raise PermissionDenied(f"This caller lacks the '{permission}' permission.")
+        _allowed(name, actor)
         yield op
     except VaultError as exc:
         outcome = exc.outcome
@@ -199,6 +192,18 @@ def _operation(name: str, actor: Actor, ctx: RequestContext, token_id: str = "")
         raise VaultError(internal=type(exc).__name__) from None
     finally:
         metrics.record(name, outcome, time.monotonic() - started)
+
+
+def _allowed(name: str, actor: Actor) -> None:
+    """PermissionDenied unless this function serves `name` and `actor` may do it."""
+    permission, served_by = OPERATIONS[name]
+    if settings.VAULT_FUNCTION_ROLE not in served_by:
+        raise PermissionDenied(
+            f"This {settings.VAULT_FUNCTION_ROLE} function does not serve {name}.",
+            internal="function role",
+        )
+    if not actor.may(permission):
+        raise PermissionDenied(f"This caller lacks the '{permission}' permission.")
 
 
 def _record_failure(op: _Operation, outcome: str, detail: str, exc: BaseException) -> None:
@@ -218,8 +223,10 @@ def _load(token_id: str, now: int) -> dict[str, Any]:
 
     Expiry is read from the plaintext TTL, so no KMS call is spent on expired
     items; the TTL is signed, so a TTL extended in the table fails at decrypt.
-    A token minted in another region may not have replicated yet: retry
-    briefly, never past the request's budget.
+    A token minted in another configured region may not have replicated yet:
+    retry briefly, never past the request's budget. A region code no deployment
+    has cannot replicate, so it is not waited for (a made-up id must not hold a
+    worker).
     """
     if not validation.is_token_id(token_id):
         raise NotFound(internal="malformed token id")
@@ -228,7 +235,7 @@ def _load(token_id: str, now: int) -> dict[str, Any]:
     if left is not None:
         wait = min(wait, left - budget.MIN_ATTEMPT)
     deadline = time.monotonic() + wait
-    remote = token_id.split("-")[1] != settings.VAULT_REGION_CODE
+    remote = _replicates(token_id)
     delay = 0.1
     while True:
         item = storage.get(token_id)
@@ -294,11 +301,7 @@ def tokenize(
                 op.audit(detail="deduplicated")
                 return twin
         op.token_id = new_token_id()
-        rows = [
-            index.Row.per_token(fingerprints.of_field(n, v, version), now, op.token_id)
-            for n, v in fields.items()
-        ]
-        rows.append(index.Row.per_token(record_fp, now, op.token_id))
+        rows = _index_rows(fields, now, op.token_id)
         if deduplicate:
             rows.append(claim)
         for _ in range(ALIAS_ATTEMPTS):
@@ -403,29 +406,44 @@ def detokenize(
         # Verify before looking at fields, so a tampered item is an integrity
         # failure whatever was asked, and field names are not probed unverified.
         plain = crypto.open_item(item)
-        present = sorted(set(item) - crypto.RESERVED)
-        if requested is not None:
-            missing = [name for name in requested if name not in present]
-            if missing:
-                raise InvalidInput(f"fields: this token has no field '{missing[0]}'")
-            wanted = requested
-        elif actor.allowed_fields is not None:
-            wanted = [name for name in present if name in actor.allowed_fields]
-        else:
-            wanted = present
-        op.fields = sorted(wanted)
-        if actor.allowed_fields is not None:
-            refused = [name for name in wanted if name not in actor.allowed_fields]
-            if refused or not wanted:
-                raise PermissionDenied("This caller may not detokenize these fields.")
-        masked = tuple(name for name in op.fields if mask or actor.must_mask(name))
+        op.fields = _fields_to_reveal(actor, requested, sorted(set(item) - crypto.RESERVED))
+        masked = _masked(actor, op.fields, mask)
         notes = (["by alias"] if alias else []) + ([f"masked {','.join(masked)}"] if masked else [])
         op.audit(detail="; ".join(notes))
-        data = {
-            name: fieldtypes.mask(name, plain[name]["S"]) if name in masked else plain[name]["S"]
-            for name in wanted
-        }
-        return Revealed(token_id, data, _expiry(plain), masked)
+        return Revealed(token_id, _values(plain, op.fields, masked), _expiry(plain), masked)
+
+
+def _masked(actor: Actor, fields: list[str], mask: bool) -> tuple[str, ...]:
+    """The fields whose values go out masked: all when asked, and those the client may only see masked."""
+    return tuple(name for name in fields if mask or actor.must_mask(name))
+
+
+def _values(plain: dict[str, Any], fields: list[str], masked: tuple[str, ...]) -> dict[str, str]:
+    return {
+        name: fieldtypes.mask(name, plain[name]["S"]) if name in masked else plain[name]["S"]
+        for name in fields
+    }
+
+
+def _fields_to_reveal(actor: Actor, requested: list[str] | None, present: list[str]) -> list[str]:
+    """The fields a detokenize hands back, or why not.
+
+    The caller's allow-list is checked before the token's own fields, so a
+    field-restricted caller asking for a field outside its list is refused
+    alike whether the token has that field or not: it learns nothing more.
+    """
+    allowed = actor.allowed_fields
+    if requested is None:
+        wanted = present if allowed is None else [name for name in present if name in allowed]
+        if not wanted:
+            raise PermissionDenied("This caller may not detokenize these fields.")
+        return wanted
+    if allowed is not None and any(name not in allowed for name in requested):
+        raise PermissionDenied("This caller may not detokenize these fields.")
+    missing = [name for name in requested if name not in present]
+    if missing:
+        raise validation.invalid("fields", f"this token has no field '{missing[0]}'")
+    return sorted(set(requested))
 
 
 def _by_alias(alias: tuple[str, str], now: int) -> str:
@@ -532,3 +550,253 @@ def ready() -> None:
 def forget_ready() -> None:
     global _ready_until
     _ready_until = 0.0
+
+
+# --- Batches --------------------------------------------------------------------
+# A batch is many records under one check of the caller: each record gets its own
+# result (a token, its values, or the error a single call would give), and one
+# audit record per outcome names every token concerned (`token_ids`), written
+# before anything is committed or handed back. Metrics count every record, so a
+# batch weighs what the same single calls would.
+
+BatchResult = TokenInfo | Revealed | VaultError
+# One transaction holds a chunk's items and their audit record (DynamoDB allows
+# 100 actions); one audit record lists at most this many tokens.
+BATCH_CHUNK = storage.TRANSACT_LIMIT - 1
+
+
+def _unavailable(exc: VaultError) -> Unavailable:
+    """A batch entry's answer for a dependency failure that a single call would answer 500 to."""
+    log.error("batch entry failed: %s", exc.internal or exc.code)
+    return Unavailable(internal=exc.internal or exc.code)
+
+
+def _check_caller(name: str, actor: Actor, ctx: RequestContext) -> None:
+    """The whole-request check of a batch: function role and permission (audited when refused)."""
+    try:
+        _allowed(name, actor)
+    except PermissionDenied as exc:
+        _record_failure(_Operation(name, actor, ctx, ""), exc.outcome, exc.internal or exc.code, exc)
+        metrics.record(name, exc.outcome, 0.0)
+        raise
+
+
+def _count(name: str, results: list[BatchResult], started: float) -> None:
+    each = (time.monotonic() - started) / max(len(results), 1)
+    for result in results:
+        metrics.record(name, result.outcome if isinstance(result, VaultError) else "success", each)
+
+
+def _audit_batch(
+    name: str,
+    actor: Actor,
+    ctx: RequestContext,
+    outcome: str,
+    token_ids: list[str],
+    fields: set[str],
+    of: int,
+    masked: set[str] | None = None,
+) -> None:
+    if token_ids:
+        detail = f"batch: {len(token_ids)} of {of} records" + (
+            f"; masked {','.join(sorted(masked))}" if masked else ""
+        )
+        audit.record(
+            name, outcome, actor, ctx,
+            fields=fields, token_ids=token_ids, detail=detail,
+        )  # fmt: skip
+
+
+def _audit_failures(
+    name: str, actor: Actor, ctx: RequestContext, ids: list[str], results: list[BatchResult]
+) -> None:
+    """Best effort, as for single calls: refusals are answered even when the log is down."""
+    by_outcome: dict[str, list[str]] = {}
+    for token_id, result in zip(ids, results, strict=True):
+        if isinstance(result, VaultError) and not isinstance(result, AuditUnavailable):
+            by_outcome.setdefault(result.outcome, []).append(token_id or "(new)")
+    for outcome, token_ids in sorted(by_outcome.items()):
+        try:
+            _audit_batch(name, actor, ctx, outcome, token_ids, set(), len(results))
+        except AuditUnavailable:
+            log.error("audit log unavailable while recording a failed %s batch", name)
+
+
+def tokenize_batch(actor: Actor, ctx: RequestContext, records: list[object]) -> list[BatchResult]:
+    """Tokenize each record's data ({"data": {...}}); a bad record does not stop the others.
+
+    Each chunk of records is one audit record then one transaction of items: if
+    a dependency fails, the records not yet written get `unavailable`, and no
+    chunk is half-written.
+    """
+    _check_caller("tokenize", actor, ctx)
+    started = time.monotonic()
+    now = int(time.time())
+    results: list[BatchResult] = []
+    ids: list[str] = []
+    writes: dict[int, list[dict[str, Any]]] = {}  # each record's item and index rows
+    for position, record in enumerate(records):
+        try:
+            data = validation.batch_record(record, f"records[{position}]")
+            fields, expires_at = validation.tokenize_data(data, now)
+            info = TokenInfo(new_token_id(), now, expires_at, sorted(fields))
+            rows = _index_rows(fields, now, info.token_id)
+            item = crypto.seal(
+                {
+                    "tokenId": {"S": info.token_id},
+                    "createdAt": {"N": str(now)},
+                    "TTL": {"N": str(expires_at)},
+                    **{name: {"S": value} for name, value in fields.items()},
+                    **index.attribute(rows),
+                }
+            )
+            writes[position] = [storage.new(item), *index.puts(rows, info.token_id, expires_at, now)]
+            results.append(info)
+            ids.append(info.token_id)
+        except VaultError as exc:
+            results.append(exc if isinstance(exc, InvalidInput | Unavailable) else _unavailable(exc))
+            ids.append("")
+    failed: VaultError | None = None
+    for chunk in _chunks(writes):
+        try:
+            if failed is not None:
+                raise failed
+            infos = [results[i] for i in chunk]
+            record = audit.entry(
+                "tokenize", "success", actor, ctx,
+                fields={f for info in infos if isinstance(info, TokenInfo) for f in info.fields},
+                token_ids=[ids[i] for i in chunk], detail=f"batch: {len(chunk)} of {len(records)} records",
+            )  # fmt: skip
+            # The items and their audit record in one transaction: all land or none.
+            with audit.appending(record) as put:
+                dynamo.transact_write([put, *(write for i in chunk for write in writes[i])])
+        except VaultError as exc:
+            failed = exc if isinstance(exc, Unavailable) else _unavailable(exc)
+            for i in chunk:
+                results[i] = failed
+    _audit_failures("tokenize", actor, ctx, ids, results)
+    _count("tokenize", results, started)
+    return results
+
+
+def _index_rows(fields: dict[str, str], now: int, token_id: str) -> list[index.Row]:
+    """A new token's rows in the index: each field's fingerprint and the record's."""
+    version = fingerprints.newest_version()
+    rows = [
+        index.Row.per_token(fingerprints.of_field(n, v, version), now, token_id) for n, v in fields.items()
+    ]
+    rows.append(index.Row.per_token(fingerprints.of_record(fields, version), now, token_id))
+    return rows
+
+
+def _chunks(writes: dict[int, list[dict[str, Any]]]) -> list[list[int]]:
+    """Records in order, packed so each transaction holds at most BATCH_CHUNK writes (and its record)."""
+    chunks: list[list[int]] = []
+    size = BATCH_CHUNK
+    for position in sorted(writes):
+        if size + len(writes[position]) > BATCH_CHUNK:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(position)
+        size += len(writes[position])
+    return chunks
+
+
+def detokenize_batch(actor: Actor, ctx: RequestContext, entries: list[object]) -> list[BatchResult]:
+    """Detokenize each entry ({"tokenId", "fields"?}) with the rules of a single call, token by token."""
+    _check_caller("detokenize", actor, ctx)
+    started = time.monotonic()
+    now = int(time.time())
+    results: list[BatchResult] = []
+    requests: list[tuple[str, object, object] | InvalidInput] = []
+    for position, entry in enumerate(entries):
+        try:
+            requests.append(validation.detokenize_request(entry, f"tokens[{position}]"))
+        except InvalidInput as exc:
+            requests.append(exc)
+    ids = [
+        "" if isinstance(r, InvalidInput) else r[0] if validation.is_token_id(r[0]) else MALFORMED
+        for r in requests
+    ]
+    try:
+        items = _load_many([r[0] for r in requests if not isinstance(r, InvalidInput)], now)
+    except VaultError as exc:
+        results = [exc if isinstance(exc, Unavailable) else _unavailable(exc)] * len(requests)
+        _count("detokenize", results, started)
+        return results
+    for request in requests:
+        if isinstance(request, InvalidInput):
+            results.append(request)
+            continue
+        token_id, fields, mask = request
+        try:
+            requested = validation.field_list(fields)
+            if not isinstance(mask, bool):
+                raise validation.invalid("mask", "must be true or false")
+            item = items.get(token_id)
+            if item is None:
+                raise NotFound(internal="unknown or expired token")
+            plain = crypto.open_item(item)
+            wanted = _fields_to_reveal(actor, requested, sorted(set(item) - crypto.RESERVED))
+            masked = _masked(actor, wanted, mask)
+            results.append(Revealed(token_id, _values(plain, wanted, masked), _expiry(plain), masked))
+        except (InvalidInput, NotFound, IntegrityFailure, PermissionDenied, Unavailable) as exc:
+            if isinstance(exc, IntegrityFailure):
+                log.warning(
+                    "integrity failure: detokenize of %s refused (request %s)", token_id, ctx.request_id
+                )
+            results.append(exc)
+        except VaultError as exc:
+            results.append(_unavailable(exc))
+    revealed = [r for r in results if isinstance(r, Revealed)]
+    try:
+        for start in range(0, len(revealed), validation.MAX_BATCH):
+            chunk = revealed[start : start + validation.MAX_BATCH]
+            _audit_batch(
+                "detokenize", actor, ctx, "success", [r.token_id for r in chunk],
+                {name for r in chunk for name in r.data}, len(requests),
+                {name for r in chunk for name in r.masked},
+            )  # fmt: skip
+    except AuditUnavailable as exc:
+        # Nothing is handed back unless its reveal is on record.
+        results = [exc if isinstance(r, Revealed) else r for r in results]
+    _audit_failures("detokenize", actor, ctx, ids, results)
+    _count("detokenize", results, started)
+    return results
+
+
+def _load_many(token_ids: list[str], now: int) -> dict[str, dict[str, Any]]:
+    """Live raw items by id (malformed, unknown and expired ids are left out).
+
+    As `_load`, ids of another configured region that are not here yet are
+    asked again, together, until the replication wait is over.
+    """
+    wanted = [t for t in dict.fromkeys(token_ids) if validation.is_token_id(t)]
+    found = storage.get_many(wanted)
+    wait = settings.VAULT_REPLICATION_WAIT
+    left = budget.remaining()
+    if left is not None:
+        wait = min(wait, left - budget.MIN_ATTEMPT)
+    deadline = time.monotonic() + wait
+    delay = 0.1
+    while True:
+        waiting = [t for t in wanted if t not in found and _replicates(t)]
+        if not waiting or time.monotonic() + delay > deadline:
+            break
+        time.sleep(delay)
+        delay *= 2
+        found.update(storage.get_many(waiting))
+    live: dict[str, dict[str, Any]] = {}
+    for token_id, item in found.items():
+        try:
+            if _expiry(item) > now:
+                live[token_id] = item
+        except IntegrityFailure:
+            live[token_id] = item  # open_item refuses it, as an integrity failure
+    return live
+
+
+def _replicates(token_id: str) -> bool:
+    """True for a token of another region this deployment has (it may still be replicating)."""
+    region = token_id.split("-")[1]
+    return region != settings.VAULT_REGION_CODE and region in settings.REGION_CODES.values()

@@ -165,6 +165,8 @@ VAULT_CLIENTS_TABLE = envstr("VAULT_CLIENTS_TABLE", "vault-api-clients")
 # DynamoDB table of when each metric last alerted: one per region, not global, so each
 # region's alerting stands alone (tokens/alert_state.py).
 VAULT_ALERT_STATE_TABLE = envstr("VAULT_ALERT_STATE_TABLE", "vault-alert-state")
+# DynamoDB table of Idempotency-Key records (keyed hashes and answers, never a value; 24 h TTL).
+VAULT_IDEMPOTENCY_TABLE = envstr("VAULT_IDEMPOTENCY_TABLE", "vault-idempotency")
 # DynamoDB table holding the versioned wrapping and signing keys (the SDK's MetaStore),
 # themselves encrypted under the KMS key (a global table on AWS).
 VAULT_KEYS_TABLE = envstr("VAULT_KEYS_TABLE", "vault-keys")

@@ -76,12 +76,16 @@ def api_not_found() -> Patterns:
 
 
 def writer() -> Patterns:
-    return [path("api/v1/tokens", api_view("tokens"), name="api-tokens")]
+    return [
+        path("api/v1/tokens", api_view("tokens"), name="api-tokens"),
+        path("api/v1/tokens/batch", api_view("tokens_batch"), name="api-tokens-batch"),
+    ]
 
 
 def reader() -> Patterns:
     return [
         path("api/v1/detokenize", api_view("detokenize"), name="api-detokenize"),
+        path("api/v1/detokenize/batch", api_view("detokenize_batch"), name="api-detokenize-batch"),
         path("api/v1/tokens/<str:token_id>", only(api_view("token"), "GET"), name="api-token"),
     ]
 

@@ -9,10 +9,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from tokens import api_keys, audit
+from tokens import api_keys, audit, idempotency
 from tokens.actors import ANONYMOUS, Actor, RequestContext, context_of
 from tokens.api.responses import error, from_exception, method_not_allowed
 from tokens.errors import VaultError
@@ -60,10 +60,11 @@ def _parse_body(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
     return body, None
 
 
-def api(*methods: str) -> Callable[[View], View]:
+def api(*methods: str, idempotent: bool = False) -> Callable[[View], View]:
     """An API endpoint: JSON in and out, bearer-key auth, one error shape.
 
     The wrapped view is called as view(request, actor, ctx, body, **kwargs).
+    An `idempotent` endpoint honours an Idempotency-Key header (tokens.idempotency).
     """
 
     def decorator(view: View) -> View:
@@ -78,13 +79,17 @@ def api(*methods: str) -> Callable[[View], View]:
                 if isinstance(actor, HttpResponse):
                     return actor
                 if not limiter.allow(actor.id, settings.VAULT_API_RATE_LIMIT):
-                    return _throttled()
+                    return throttled()
                 body: Any = None
                 if request.method in BODY_METHODS:
                     body, problem = _parse_body(request)
                     if problem is not None:
                         return problem
-                response: HttpResponse = view(request, actor, ctx, body, **kwargs)
+                key = request.META.get("HTTP_IDEMPOTENCY_KEY") if idempotent else None
+                if key is None:
+                    response: HttpResponse = view(request, actor, ctx, body, **kwargs)
+                else:
+                    response = _once(actor, key, request, lambda: view(request, actor, ctx, body, **kwargs))
             except VaultError as exc:
                 response = from_exception(exc)
             response["X-Request-Id"] = ctx.request_id
@@ -93,6 +98,24 @@ def api(*methods: str) -> Callable[[View], View]:
         return wrapper
 
     return decorator
+
+
+def _once(actor: Actor, key: str, request: HttpRequest, run: Callable[[], HttpResponse]) -> HttpResponse:
+    """The view's answer under an idempotency key: produced once, then replayed."""
+
+    def produce() -> tuple[int, dict[str, Any]]:
+        try:
+            response = run()
+        except VaultError as exc:
+            response = from_exception(exc)
+        return response.status_code, json.loads(response.content or b"{}")
+
+    answer = idempotency.once(f"client:{actor.id}", key, request.body, produce)
+    response = JsonResponse(answer.body, status=answer.status)
+    response["Cache-Control"] = "no-store"
+    if answer.replayed:
+        response["Idempotent-Replayed"] = "true"
+    return response
 
 
 def _authenticate(request: HttpRequest, ctx: RequestContext) -> Actor | HttpResponse:
@@ -107,7 +130,7 @@ def _authenticate(request: HttpRequest, ctx: RequestContext) -> Actor | HttpResp
     return actor
 
 
-def _throttled() -> HttpResponse:
+def throttled() -> HttpResponse:
     response = error(429, "throttled", "Too many requests; slow down.")
     response["Retry-After"] = "60"
     return response
@@ -117,7 +140,7 @@ def _refuse(ctx: RequestContext, detail: str, message: str) -> HttpResponse:
     # Failed attempts count against the source address, so guessing keys (or
     # flooding the audit log with refusals) is throttled too.
     if not limiter.allow(f"ip:{ctx.source_ip}", settings.VAULT_API_RATE_LIMIT):
-        return _throttled()
+        return throttled()
     audit.record_or_log("authenticate", "denied", ANONYMOUS, ctx, detail=detail)  # refusing anyway
     response = error(401, "unauthorized", message)
     response["WWW-Authenticate"] = 'Bearer realm="token-vault"'

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from tokens.errors import Throttled, Unavailable, VaultError, error_body, public
 
@@ -37,3 +40,17 @@ def ok(body: dict[str, Any] | None, status: int = 200) -> JsonResponse:
     response = JsonResponse(body or {}, status=status)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def get_only(view: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """A public GET endpoint: any other method gets the API's JSON 405 with Allow
+    (never the CSRF page, which a POST would otherwise meet first)."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        if request.method != "GET":
+            return method_not_allowed(("GET",))
+        return view(request)
+
+    return wrapper

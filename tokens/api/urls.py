@@ -7,8 +7,10 @@ from tokens.api import views
 urlpatterns = [
     path("tokens", views.tokens, name="api-tokens"),
     path("tokens/search", views.search, name="api-search"),
+    path("tokens/batch", views.tokens_batch, name="api-tokens-batch"),
     path("tokens/<str:token_id>", views.token, name="api-token"),
     path("detokenize", views.detokenize, name="api-detokenize"),
+    path("detokenize/batch", views.detokenize_batch, name="api-detokenize-batch"),
     path("openapi.json", views.openapi, name="api-openapi"),
     path("docs", views.docs, name="api-docs"),
     re_path(r"^(?P<rest>.*)$", views.not_found),

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET
 
 from tokens import validation, vault
 from tokens.actors import Actor, RequestContext
-from tokens.api.decorators import api
+from tokens.api.decorators import api, throttled
 from tokens.api.openapi import spec
-from tokens.api.responses import no_such_endpoint, ok
+from tokens.api.responses import get_only, no_such_endpoint, ok
+from tokens.errors import VaultError, error_body, public
+from tokens.ratelimit import limiter
 
 
-@api("POST")
+@api("POST", idempotent=True)
 def tokens(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]) -> HttpResponse:
     validation.only_keys(body, {"data", "deduplicate", "aliases"})
     if "data" not in body:
@@ -61,6 +63,35 @@ def search(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[s
     return ok({"tokens": [{"tokenId": token_id, "TTL": expires_at} for token_id, expires_at in found]})
 
 
+@api("POST", idempotent=True)
+def tokens_batch(
+    request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]
+) -> HttpResponse:
+    records = validation.batch(body, "records")
+    return ok({"results": [_result(r) for r in vault.tokenize_batch(actor, ctx, records)]})
+
+
+@api("POST")
+def detokenize_batch(
+    request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]
+) -> HttpResponse:
+    entries = validation.batch(body, "tokens")
+    # A batch of n reveals weighs n requests (the call itself paid one), so
+    # batching gains a scraper nothing over single calls.
+    if not limiter.allow(actor.id, settings.VAULT_API_RATE_LIMIT, cost=len(entries) - 1):
+        return throttled()
+    return ok({"results": [_result(r) for r in vault.detokenize_batch(actor, ctx, entries)]})
+
+
+def _result(result: vault.BatchResult) -> dict[str, Any]:
+    if isinstance(result, VaultError):
+        exc = public(result)
+        return error_body(exc.code, exc.message, **exc.details)
+    if isinstance(result, vault.TokenInfo):
+        return {"tokenId": result.token_id, "TTL": result.expires_at}
+    return result.as_json()
+
+
 @api("GET", "PATCH", "DELETE")
 def token(
     request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any] | None, token_id: str
@@ -82,11 +113,11 @@ def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     return no_such_endpoint()
 
 
-@require_GET
+@get_only
 def openapi(request: HttpRequest) -> HttpResponse:
     return ok(spec())
 
 
-@require_GET
+@get_only
 def docs(request: HttpRequest) -> HttpResponse:
     return render(request, "tokens/api_docs.html", {"spec": spec()})

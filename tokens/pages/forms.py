@@ -106,7 +106,7 @@ class AuditFilter(forms.Form):
     action = forms.CharField(
         required=False,
         max_length=40,
-        validators=[RegexValidator(r"^[a-z_]*$", "Lower-case letters and _ only.")],
+        validators=[RegexValidator(r"^[a-z_]*\Z", "Lower-case letters and _ only.")],
     )
     token = forms.CharField(required=False, max_length=80, label="Token id")
     outcome = forms.ChoiceField(

@@ -3,14 +3,17 @@ form, calls one function of the vault, and renders."""
 
 from __future__ import annotations
 
+import io
+import json
 import time
+import uuid
 
 from allauth.core.exceptions import ReauthenticationRequired
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from tokens import fieldtypes, validation, vault
+from tokens import csv_batches, fieldtypes, idempotency, validation, vault
 from tokens import reveal as operator_reveal
 from tokens.errors import InvalidInput, NotFound, VaultError
 from tokens.pages import forms
@@ -25,11 +28,20 @@ FORM_ERRORS = (InvalidInput, NotFound)
 @operator_page(has("tokens.tokenize"))
 def tokenize(request: HttpRequest) -> HttpResponse:
     default_days, max_days = forms.retention_days()
-    page = {"rows": forms.TokenizeRows(), "default_days": default_days, "max_days": max_days}
+    # A fresh idempotency key per form shown: a double submit (or a resend after a
+    # timeout) makes one token and shows it again.
+    page = {
+        "rows": forms.TokenizeRows(),
+        "default_days": default_days,
+        "max_days": max_days,
+        "once": uuid.uuid4().hex,
+    }
+    if request.method == "POST" and "csv" in request.FILES:
+        return _tokenize_csv(request, page)
     if request.method == "POST":
         try:
             rows = forms.tokenize_rows(request.POST)
-            info = vault.tokenize(actor(request), ctx(request), rows.data)
+            info = _tokenize_once(request, rows.data)
         except FORM_ERRORS as exc:
             cleared = any(request.POST.getlist("value"))
             page.update(rows=forms.names_only(request.POST), error=exc.message, cleared=cleared)
@@ -38,6 +50,46 @@ def tokenize(request: HttpRequest) -> HttpResponse:
             return vault_error(request, exc)
         return render(request, "tokens/tokenized.html", {"info": info})
     return render(request, "tokens/tokenize.html", page)
+
+
+def _tokenize_csv(request: HttpRequest, page: dict[str, object]) -> HttpResponse:
+    """Every row of the uploaded CSV through vault.tokenize_batch; a CSV of token ids back."""
+    upload = request.FILES.get("csv")
+    out = io.StringIO()
+    try:
+        text = upload.read().decode("utf-8-sig") if upload is not None else ""
+        csv_batches.tokenize(actor(request), ctx(request), io.StringIO(text, newline=""), out)
+    except (InvalidInput, UnicodeDecodeError) as exc:
+        message = exc.message if isinstance(exc, InvalidInput) else "the file is not UTF-8 text"
+        page.update(error=f"CSV file: {message}")
+        return render(request, "tokens/tokenize.html", page, status=400)
+    except VaultError as exc:
+        return vault_error(request, exc)
+    response = HttpResponse(out.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="tokens.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _tokenize_once(request: HttpRequest, data: dict[str, object]) -> vault.TokenInfo:
+    def produce() -> tuple[int, dict[str, object]]:
+        info = vault.tokenize(actor(request), ctx(request), data)
+        return 201, {
+            "tokenId": info.token_id,
+            "createdAt": info.created_at,
+            "TTL": info.expires_at,
+            "fields": info.fields,
+        }
+
+    key = request.POST.get("once", "")
+    if not key:
+        return vault.tokenize(actor(request), ctx(request), data)
+    # The request as submitted (values included) is only ever hashed, never kept.
+    submitted = json.dumps(
+        [request.POST.getlist("name"), request.POST.getlist("value"), request.POST.get("days", "")]
+    )
+    body = idempotency.once(f"operator:{request.user.pk}", key, submitted.encode(), produce).body
+    return vault.TokenInfo(body["tokenId"], body["createdAt"], body["TTL"], body["fields"])
 
 
 @operator_page(may("metadata"))
