@@ -1,13 +1,15 @@
 """CloudWatch and SNS: the only place the project builds clients for them.
 
 Clients are built lazily, once per (service, region, endpoint), with bounded
-retries and short timeouts, like tokens/aws.py does for DynamoDB and KMS. Any
+retries and short timeouts (AWS_MAX_ATTEMPTS, AWS_*_TIMEOUT). Any
 failure surfaces as MonitoringUnavailable, which callers show or log; nothing
 here sits on a vault request's path.
 """
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -18,23 +20,54 @@ from django.conf import settings
 from monitoring import app_settings
 from monitoring.catalog import ALERTING, Metric
 from monitoring.metrics import NAMESPACE
-from tokens import aws as tokens_aws
 
 BAND_ID = "band"
+_lock = threading.Lock()
 
 
 class MonitoringUnavailable(Exception):
     """CloudWatch or SNS did not answer, or refused; the message is safe to show."""
 
 
+@functools.lru_cache(maxsize=8)
+def _client(service: str, region: str, endpoint: str, attempts: int, connect: int, read: int) -> Any:
+    # Imported here: a vault request never builds a monitoring client.
+    import boto3
+    import botocore.config
+
+    config = botocore.config.Config(
+        retries={"total_max_attempts": attempts, "mode": "standard"},
+        connect_timeout=connect,
+        read_timeout=read,
+    )
+    with _lock:  # a boto3 session is not thread-safe
+        return boto3.session.Session().client(
+            service, region_name=region, endpoint_url=endpoint or None, config=config
+        )
+
+
 def client(service: str, region: str | None = None) -> Any:
     if service not in ("cloudwatch", "sns"):
         raise ValueError("monitoring builds CloudWatch and SNS clients only")
-    return tokens_aws.configured(service, region)
+    return _client(
+        service,
+        region or settings.AWS_REGION,
+        settings.AWS_ENDPOINT_URL,
+        settings.AWS_MAX_ATTEMPTS,
+        settings.AWS_CONNECT_TIMEOUT,
+        settings.AWS_READ_TIMEOUT,
+    )
 
 
 def reset_clients() -> None:
-    tokens_aws.reset_clients()
+    """Forget built clients (tests swap the emulator underneath)."""
+    _client.cache_clear()
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
 
 
 def deployed() -> bool:
@@ -53,7 +86,7 @@ def aws_region(code: str) -> str:
 
 
 def _fail(what: str, exc: Exception) -> MonitoringUnavailable:
-    code = tokens_aws.error_code(exc)
+    code = error_code(exc)
     return MonitoringUnavailable(f"{what} failed{f' ({code})' if code else ''}; retry later.")
 
 

@@ -11,11 +11,13 @@ import pytest
 from django.test import Client
 from moto import mock_aws
 
-from tokens import audit, aws
+from tokens import api_keys, audit, aws, crypto
 from tokens.bootstrap import bootstrap
 from tokens.models import ApiClient
 
 MARKER = "4111-MARKER-SECRET-9731"
+# A marker that passes the card type's rules (Luhn-valid, found in no test card list).
+CARD_MARKER = "4973 1722 4066 0003"
 
 
 @pytest.fixture(autouse=True)
@@ -26,10 +28,12 @@ def vault_aws(settings: Any) -> Iterator[None]:
     from tokens.api.decorators import limiter
 
     limiter.hits.clear()  # rate-limit windows are per process; start each test afresh
+    api_keys.forget()  # and so are remembered API keys
     with mock_aws():
         # Built clients are kept between tests (building one costs ~0.1 s);
         # moto intercepts them whenever a mock is active.
         audit.reset_writer()
+        crypto.reset()  # key versions loaded in an earlier test's emulator
         kms = aws.client("kms")
         key_id = kms.create_key(Description="test")["KeyMetadata"]["KeyId"]
         kms.create_alias(AliasName="alias/tokenizer", TargetKeyId=key_id)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import time_machine
 from django.conf import settings
@@ -29,16 +30,27 @@ def test_it_shortens_a_token(full_api: Api) -> None:
         assert full_api.post("/api/v1/detokenize", {"tokenId": token}).status_code == 404
 
 
-def test_it_re_encrypts_with_one_decrypt_and_one_new_data_key(full_api: Api, aws_calls: CallLog) -> None:
+def test_it_re_encrypts_with_a_new_content_key_and_no_kms_call(full_api: Api, aws_calls: CallLog) -> None:
     token = full_api.tokenize({"pan": "4111"})
     before = raw_item(token)
+    aws_calls.clear()
+    full_api.patch(f"/api/v1/tokens/{token}", {"TTL": int(time.time()) + 7200})
+    assert [c for c in aws_calls.calls if c[0] == "kms"] == []
+    # A new content key, wrapped anew: the material description holds the wrapped key.
+    assert raw_item(token)["*amzn-ddb-map-desc*"] != before["*amzn-ddb-map-desc*"]
+
+
+def test_in_kms_per_item_mode_it_re_encrypts_with_one_decrypt_and_one_new_data_key(
+    full_api: Api, aws_calls: CallLog, settings: Any
+) -> None:
+    settings.VAULT_KEY_MODE = "kms-per-item"
+    token = full_api.tokenize({"pan": "4111"})
     aws_calls.clear()
     full_api.patch(f"/api/v1/tokens/{token}", {"TTL": int(time.time()) + 7200})
     assert sorted(c for c in aws_calls.calls if c[0] == "kms") == [
         ("kms", "Decrypt"),
         ("kms", "GenerateDataKey"),
     ]
-    assert raw_item(token)["*amzn-ddb-map-desc*"] != before["*amzn-ddb-map-desc*"]
 
 
 def test_it_refuses_to_pass_maximum_retention_from_creation(full_api: Api) -> None:

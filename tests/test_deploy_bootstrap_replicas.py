@@ -12,10 +12,10 @@ from botocore.stub import Stubber
 from django.core.management import CommandError, call_command
 
 from tests.multiregion import SIN, SYD
-from tokens import aws, bootstrap
+from tokens import aws, bootstrap, keystore
 from tokens.bootstrap import BootstrapError, add_region
 
-TABLES = ("sensitive-data", "vault-audit", "vault-api-clients")
+TABLES = ("sensitive-data", "vault-audit", "vault-api-clients", "vault-keys")
 STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
@@ -60,7 +60,7 @@ def expect_replica_settings(replica: Stubber, ttl: str) -> None:
                 "TimeToLiveSpecification": {"Enabled": True, "AttributeName": "TTL"},
             },
         )
-    for name in ("sensitive-data", "vault-audit"):
+    for name in ("sensitive-data", "vault-audit", "vault-keys"):
         replica.add_response(
             "update_continuous_backups",
             {"ContinuousBackupsDescription": {"ContinuousBackupsStatus": "ENABLED"}},
@@ -90,6 +90,9 @@ def test_a_replica_region_gets_a_replica_of_each_table_and_of_the_key(
         f"table {name}: replica in {SIN} created" for name in TABLES
     ]
     assert f"table sensitive-data in {SIN}: TTL on 'TTL' enabled" in done
+    # Singapore's first key version, written here for the global table to carry there.
+    assert "key material vault-SIN: version 0 created" in done
+    assert (keystore.current_version("vault-SYD"), keystore.current_version("vault-SIN")) == (0, 0)
     assert f"KMS key {mrk['KeyId']}: replica in {SIN} created ({replica_arn})" in done
     assert done[-1] == f"set VAULT_KMS_KEY={replica_arn} on the {SIN} functions"
     config = aws.client("kms").describe_key(KeyId=mrk["Arn"])["KeyMetadata"]["MultiRegionConfiguration"]

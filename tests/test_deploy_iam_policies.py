@@ -8,14 +8,16 @@ import string
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
 from tests.conftest import make_api
 from tests.role_urls import RoleUrls
-from tokens import audit, aws
+from tokens import audit, aws, crypto
 from tokens.models import ApiClient
 
 IAM = Path(__file__).resolve().parent.parent / "infra" / "iam"
@@ -42,9 +44,11 @@ def grants(policy: dict[str, Any]) -> set[tuple[str, str]]:
     pairs: set[tuple[str, str]] = set()
     for statement in policy["Statement"]:
         assert statement["Effect"] == "Allow"
-        # Only the last-used update is narrowed by a condition (checked below).
+        # Only the last-used update and the writer's key-store unwrap are narrowed
+        # by a condition (checked below).
         keys = {"Sid", "Effect", "Action", "Resource"}
-        assert set(statement) == (keys | {"Condition"} if statement["Sid"] == "ApiClientsLastUsed" else keys)
+        conditioned = statement["Sid"] in ("ApiClientsLastUsed", "KeyStoreUnwrap")
+        assert set(statement) == (keys | {"Condition"} if conditioned else keys)
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         resources = (
             statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
@@ -58,6 +62,7 @@ TABLE = f"arn:aws:dynamodb:{R}:{A}:table/sensitive-data"
 AUDIT = f"arn:aws:dynamodb:{R}:{A}:table/vault-audit"
 AUDIT_INDEX = f"{AUDIT}/index/by_day"
 CLIENTS = f"arn:aws:dynamodb:{R}:{A}:table/vault-api-clients"
+KEYS = f"arn:aws:dynamodb:{R}:{A}:table/vault-keys"
 KEY = f"arn:aws:kms:{R}:{A}:key/{K}"
 ALARM = f"arn:aws:cloudwatch:{R}:{A}:alarm:token-vault-SYD-detokenize-{{}}-anomaly"
 METRICS_READ = ("cloudwatch:GetMetricData", "*")
@@ -75,13 +80,24 @@ EVERY_ROLE = {
     },
 }
 EXPECTED = {
-    "writer": EVERY_ROLE | {("dynamodb:PutItem", TABLE), ("kms:GenerateDataKey", KEY)},
-    "reader": EVERY_ROLE | {("dynamodb:GetItem", TABLE), ("kms:Decrypt", KEY)},
+    "writer": EVERY_ROLE
+    | {
+        ("dynamodb:PutItem", TABLE),
+        ("kms:GenerateDataKey", KEY),
+        ("dynamodb:GetItem", KEYS),
+        ("dynamodb:Query", KEYS),
+        ("kms:Decrypt", KEY),  # of key-store items only: see the test below
+    },
+    "reader": EVERY_ROLE | {("dynamodb:GetItem", TABLE), ("kms:Decrypt", KEY), ("dynamodb:GetItem", KEYS)},
     "operator": EVERY_ROLE
     | {
         ("dynamodb:GetItem", TABLE),
         ("dynamodb:PutItem", TABLE),
         ("dynamodb:DeleteItem", TABLE),
+        ("dynamodb:Scan", TABLE),
+        ("dynamodb:GetItem", KEYS),
+        ("dynamodb:Query", KEYS),
+        ("dynamodb:PutItem", KEYS),
         ("kms:Decrypt", KEY),
         ("kms:GenerateDataKey", KEY),
         ("dynamodb:Query", AUDIT),
@@ -138,8 +154,19 @@ def test_only_the_operator_may_publish_api_clients() -> None:
 
 def test_a_writer_cannot_read_and_a_reader_cannot_write() -> None:
     writer, reader = grants(render("writer", R, A, K)), grants(render("reader", R, A, K))
-    assert ("dynamodb:GetItem", TABLE) not in writer and ("kms:Decrypt", KEY) not in writer
+    assert ("dynamodb:GetItem", TABLE) not in writer
     assert ("dynamodb:PutItem", TABLE) not in reader and ("kms:GenerateDataKey", KEY) not in reader
+    assert not {pair for pair in reader if pair[1] == KEYS} - {("dynamodb:GetItem", KEYS)}
+
+
+def test_a_writer_may_decrypt_only_key_store_items() -> None:
+    policy = json.loads((IAM / "writer.json").read_text())
+    decrypts = [s for s in policy["Statement"] if "kms:Decrypt" in s["Action"]]
+    assert [s["Sid"] for s in decrypts] == ["KeyStoreUnwrap"]
+    # The SDK puts the table's name in the KMS encryption context of what it encrypts.
+    assert decrypts[0]["Condition"] == {
+        "StringEquals": {"kms:EncryptionContext:*aws-kms-table*": "vault-keys"}
+    }
 
 
 def test_the_roles_trust_only_lambda() -> None:
@@ -169,10 +196,20 @@ class Recorder:
     def __init__(self, key_arn: str) -> None:
         self.key_arn = key_arn
         self.calls: set[tuple[str, str]] = set()
+        # The table named in the KMS encryption context of each Decrypt.
+        self.decrypted_for: set[str] = set()
 
     def __call__(self, params: dict[str, Any], model: Any, **kwargs: Any) -> None:
         service = model.service_model.service_name
         region = kwargs["context"]["client_region"]
+        if model.name == "TransactWriteItems":
+            # IAM authorises a transaction by the action of each of its items, on its table.
+            for item in params["TransactItems"]:
+                [(kind, request)] = item.items()
+                action = "ConditionCheckItem" if kind == "ConditionCheck" else f"{kind}Item"
+                table = f"arn:aws:dynamodb:{region}:123456789012:table/{request['TableName']}"
+                self.calls.add((f"dynamodb:{action}", table))
+            return
         if service == "dynamodb":
             resource = f"arn:aws:dynamodb:{region}:123456789012:table/{params['TableName']}"
             if params.get("IndexName"):
@@ -180,6 +217,8 @@ class Recorder:
         else:
             # Decrypt names no key: KMS takes it from the ciphertext, which our one key made.
             resource = self.key_arn
+            if model.name == "Decrypt":
+                self.decrypted_for.add(params.get("EncryptionContext", {}).get("*aws-kms-table*", ""))
         self.calls.add((f"{service}:{model.name}", resource))
 
 
@@ -187,7 +226,9 @@ class Recorder:
 def recorder(settings: Any) -> Iterator[Recorder]:
     key_arn = aws.client("kms").describe_key(KeyId=settings.VAULT_KMS_KEY)["KeyMetadata"]["Arn"]
     rec = Recorder(key_arn)
-    clients = [aws.client("dynamodb"), aws.client("kms")]
+    # The key store's table resource has a client of its own.
+    key_store = aws.table_resource(settings.VAULT_KEYS_TABLE).meta.client
+    clients = [aws.client("dynamodb"), aws.client("kms"), key_store]
     for client in clients:
         client.meta.events.register("provide-client-params.*.*", rec)
     yield rec
@@ -205,13 +246,21 @@ def as_role(settings: Any, role: str) -> None:
     settings.ROOT_URLCONF = RoleUrls(role)
 
 
-def test_every_call_the_writer_makes_is_granted(db: Any, settings: Any, recorder: Recorder) -> None:
+@pytest.mark.parametrize(
+    ("mode", "kms_call"), [("cached", "kms:Decrypt"), ("kms-per-item", "kms:GenerateDataKey")]
+)
+def test_every_call_the_writer_makes_is_granted(
+    db: Any, settings: Any, recorder: Recorder, mode: str, kms_call: str
+) -> None:
+    settings.VAULT_KEY_MODE = mode
     api = make_api(["tokenize"], "w")
     recorder.calls.clear()
     as_role(settings, "writer")
     assert api.post("/api/v1/tokens", {"data": {"pan": "4111"}}).status_code == 201
     assert api.client.get("/readyz").status_code == 200
-    assert ("kms:GenerateDataKey", recorder.key_arn) in recorder.calls
+    assert (kms_call, recorder.key_arn) in recorder.calls
+    # Its one Decrypt grant holds for key-store items only.
+    assert recorder.decrypted_for <= {"vault-keys"}
     assert recorder.calls <= granted_here("writer", recorder.key_arn), recorder.calls - granted_here(
         "writer", recorder.key_arn
     )
@@ -220,6 +269,7 @@ def test_every_call_the_writer_makes_is_granted(db: Any, settings: Any, recorder
 def test_every_call_the_reader_makes_is_granted(db: Any, settings: Any, recorder: Recorder) -> None:
     token = make_api(["tokenize"], "w").tokenize({"pan": "4111"})
     api = make_api(["detokenize", "metadata"], "r")
+    crypto.reset()  # the reader is another process: it loads the key version itself
     recorder.calls.clear()
     as_role(settings, "reader")
     assert api.post("/api/v1/detokenize", {"tokenId": token}).status_code == 200
@@ -227,6 +277,7 @@ def test_every_call_the_reader_makes_is_granted(db: Any, settings: Any, recorder
     assert api.get("/api/v1/tokens/TKN-SIN-00000000-0000-4000-8000-000000000000").status_code == 404
     assert api.client.get("/readyz").status_code == 200
     assert ("kms:Decrypt", recorder.key_arn) in recorder.calls
+    assert ("dynamodb:GetItem", KEYS.replace(A, "123456789012")) in recorder.calls
     assert recorder.calls <= granted_here("reader", recorder.key_arn), recorder.calls - granted_here(
         "reader", recorder.key_arn
     )
@@ -240,6 +291,9 @@ def test_every_call_the_operator_makes_is_granted(db: Any, settings: Any, record
     assert api.get(f"/api/v1/tokens/{token}").status_code == 200
     assert api.patch(f"/api/v1/tokens/{token}", {"TTL": int(time.time()) + 7200}).status_code == 200
     assert api.delete(f"/api/v1/tokens/{token}").status_code == 204
+    api.tokenize({"pan": "4111"})
+    call_command("rotate_keys", stdout=StringIO())  # `zappa manage <stage>_operator rotate_keys`
+    call_command("rekey", stdout=StringIO(), stderr=StringIO())
     now = datetime.now(UTC)
     assert audit.search(now - timedelta(days=1), now + timedelta(minutes=1))
     assert audit.verify().records > 0
@@ -249,6 +303,11 @@ def test_every_call_the_operator_makes_is_granted(db: Any, settings: Any, record
     client.save()
     assert api.client.get("/readyz").status_code == 200
     assert ("dynamodb:Query", AUDIT_INDEX.replace(A, "123456789012")) in recorder.calls
+    here = "123456789012"
+    assert {
+        ("dynamodb:PutItem", KEYS.replace(A, here)),
+        ("dynamodb:Scan", TABLE.replace(A, here)),
+    } <= recorder.calls
     assert recorder.calls <= granted_here("operator", recorder.key_arn), recorder.calls - granted_here(
         "operator", recorder.key_arn
     )

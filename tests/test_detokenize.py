@@ -87,7 +87,17 @@ def test_an_expired_item_is_refused_without_a_kms_call(full_api: Api, aws_calls:
     assert [c for c in aws_calls.calls if c[0] == "kms"] == []
 
 
-def test_it_makes_exactly_one_kms_decrypt(full_api: Api, aws_calls: CallLog) -> None:
+def test_it_calls_no_kms_once_the_key_version_is_loaded(full_api: Api, aws_calls: CallLog) -> None:
+    token = full_api.tokenize(SEED)
+    aws_calls.clear()
+    assert full_api.post("/api/v1/detokenize", {"tokenId": token}).status_code == 200
+    assert [c for c in aws_calls.calls if c[0] == "kms"] == []
+
+
+def test_in_kms_per_item_mode_it_makes_exactly_one_kms_decrypt(
+    full_api: Api, aws_calls: CallLog, settings: object
+) -> None:
+    settings.VAULT_KEY_MODE = "kms-per-item"  # type: ignore[attr-defined]
     token = full_api.tokenize(SEED)
     aws_calls.clear()
     full_api.post("/api/v1/detokenize", {"tokenId": token})

@@ -32,7 +32,9 @@ class Regions:
         use_region(self.settings, region, self.keys[region])
 
     def replicate(self) -> None:
+        # Items, and the key versions that sealed them (both global tables on AWS).
         replicate_items(self.settings.VAULT_TABLE, SYD, SIN)
+        replicate_items(self.settings.VAULT_KEYS_TABLE, SYD, SIN)
 
 
 @pytest.fixture

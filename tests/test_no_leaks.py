@@ -7,10 +7,10 @@ import time
 from typing import Any
 
 import pytest
-from django.conf import settings
 
 from tests.conftest import MARKER, Api, audit_records
 from tests.test_dependency_failures import fail
+from tokens import crypto
 
 
 @pytest.fixture
@@ -36,12 +36,12 @@ def test_the_marker_appears_only_in_the_detokenize_response(
     full_api: Api, everything: Any, settings: Any
 ) -> None:
     settings.METRICS_SINK = "emf"  # metrics go to stdout, which is checked too
-    created = full_api.post("/api/v1/tokens", {"data": {"pan": MARKER, "cvc": MARKER}})
+    created = full_api.post("/api/v1/tokens", {"data": {"pan": MARKER, "note": MARKER}})
     token = created.json()["tokenId"]
     meta = full_api.get(f"/api/v1/tokens/{token}")
     patched = full_api.patch(f"/api/v1/tokens/{token}", {"TTL": int(time.time()) + 900})
     revealed = full_api.post("/api/v1/detokenize", {"tokenId": token})
-    assert revealed.json()["data"] == {"pan": MARKER, "cvc": MARKER}
+    assert revealed.json()["data"] == {"pan": MARKER, "note": MARKER}
     deleted = full_api.delete(f"/api/v1/tokens/{token}")
     assert_marker_absent(*everything, created, meta, patched, deleted)
 
@@ -86,14 +86,38 @@ def test_failures_mid_request_never_leak_the_marker(
 ) -> None:
     token = full_api.tokenize({"pan": MARKER})
     with monkeypatch.context() as patch:
+        crypto.reset()  # a fresh process: it must load the key version from KMS
         fail(patch, "kms", "decrypt")
         kms_down = full_api.post("/api/v1/detokenize", {"tokenId": token})
     with monkeypatch.context() as patch:
-        fail(patch, "dynamodb", "put_item", lambda kw: kw.get("TableName") == settings.VAULT_TABLE)
+        fail(patch, "dynamodb", "transact_write_items")
         ddb_down = full_api.post("/api/v1/tokens", {"data": {"pan": MARKER}})
     with monkeypatch.context() as patch:
-        fail(patch, "kms", "generate_data_key", exc=RuntimeError("boom"))
+        crypto.reset()
+        fail(patch, "kms", "decrypt", exc=RuntimeError("boom"))
         unexpected = full_api.post("/api/v1/tokens", {"data": {"pan": MARKER}})
     assert [kms_down.status_code, ddb_down.status_code, unexpected.status_code] == [503, 503, 500]
     assert unexpected.json()["error"]["code"] == "error"
     assert_marker_absent(*everything, kms_down, ddb_down, unexpected)
+
+
+def test_the_marker_is_never_in_the_key_store_nor_in_rotation_and_re_keying(
+    full_api: Api, everything: Any
+) -> None:
+    from io import StringIO
+
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from tests.conftest import raw_item
+    from tokens import aws
+
+    token = full_api.tokenize({"pan": MARKER})
+    out = StringIO()
+    call_command("rotate_keys", stdout=out)
+    call_command("rekey", stdout=out, stderr=out)
+    assert crypto.sealed_with(raw_item(token)) == "vault-SYD#1"
+    assert MARKER not in out.getvalue()
+    keys = aws.client("dynamodb").scan(TableName=settings.VAULT_KEYS_TABLE)["Items"]
+    assert len(keys) == 2 and MARKER not in repr(keys)
+    assert_marker_absent(*everything)

@@ -5,6 +5,7 @@ import time
 from django.conf import settings
 
 from tests.conftest import Api, CallLog, audit_records, raw_item
+from tokens import keystore
 
 SEED = {"drivers_license": "987654321", "medicare_card": "1234 56789 0", "tax_file_number": "111 111 111"}
 
@@ -16,6 +17,7 @@ def test_it_returns_a_token_naming_the_region(full_api: Api) -> None:
 
 def test_it_names_the_configured_region(full_api: Api, settings: object) -> None:
     settings.VAULT_REGION_CODE = "SIN"  # type: ignore[attr-defined]
+    keystore.ensure_first_version()  # what vault_bootstrap does for each region
     assert full_api.tokenize(SEED).startswith("TKN-SIN-")
 
 
@@ -51,12 +53,27 @@ def test_the_same_value_twice_gives_different_tokens_ciphertexts_and_data_keys(f
     assert first["*amzn-ddb-map-desc*"] != second["*amzn-ddb-map-desc*"]
 
 
-def test_it_makes_one_kms_call_and_no_describe_table(full_api: Api, aws_calls: CallLog) -> None:
+def test_it_calls_kms_only_to_load_the_key_version_and_no_describe_table(
+    full_api: Api, aws_calls: CallLog
+) -> None:
     full_api.tokenize(SEED)
-    assert aws_calls.count("kms", "GenerateDataKey") == 1
+    assert [c for c in aws_calls.calls if c[0] == "kms"] == [("kms", "Decrypt")]  # version 0, once
+    aws_calls.clear()
+    full_api.tokenize(SEED)
+    assert [c for c in aws_calls.calls if c[0] == "kms"] == []
     assert aws_calls.count("dynamodb", "DescribeTable") == 0
-    assert aws_calls.count("dynamodb", "PutItem") == 2  # the item and its audit record
-    assert not [c for c in aws_calls.calls if c[0] == "kms" and c[1] != "GenerateDataKey"]
+    # The item and its audit record, in one transaction.
+    assert aws_calls.count("dynamodb", "TransactWriteItems") == 1
+    assert aws_calls.count("dynamodb", "PutItem") == 0
+
+
+def test_in_kms_per_item_mode_it_makes_one_kms_call_per_item(
+    full_api: Api, aws_calls: CallLog, settings: object
+) -> None:
+    settings.VAULT_KEY_MODE = "kms-per-item"  # type: ignore[attr-defined]
+    full_api.tokenize(SEED)
+    full_api.tokenize(SEED)
+    assert [c for c in aws_calls.calls if c[0] == "kms"] == [("kms", "GenerateDataKey")] * 2
 
 
 def test_it_audits_field_names_but_not_values(full_api: Api) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 
-from tests.conftest import MARKER, audit_where, fresh_client
+from tests.conftest import CARD_MARKER, MARKER, audit_where, fresh_client
 from tokens import vault
 from tokens.actors import Actor, RequestContext
 
@@ -24,14 +24,14 @@ def token_in(page: bytes) -> str:
 
 
 def test_it_tokenizes_the_rows_into_one_token(operators: dict[str, Any]) -> None:
-    data = {"name": ["card_number", "cvc", "", ""], "value": [MARKER, "123", "", ""], "days": "3"}
+    data = {"name": ["card_number", "cvc", "", ""], "value": [CARD_MARKER, "123", "", ""], "days": "3"}
     before = int(time.time())
     response = fresh_client(operators["tokenizer"]).post("/tokenize", data)
     assert response.status_code == 200
-    assert MARKER.encode() not in response.content
+    assert CARD_MARKER.encode() not in response.content
     token = token_in(response.content)
     revealed = vault.detokenize(READER, RequestContext(channel="cli"), token)
-    assert revealed.data == {"card_number": MARKER, "cvc": "123"}
+    assert revealed.data == {"card_number": CARD_MARKER, "cvc": "123"}
     assert before + 3 * 86400 <= revealed.expires_at <= int(time.time()) + 3 * 86400
     [record] = audit_where(action="tokenize", actor="tokenizer")
     assert (record["outcome"], record["channel"], record["fields"]) == (

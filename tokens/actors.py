@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
 
 # What a caller may do with vault data. API client scopes use these names, and
 # operator roles map onto them.
@@ -18,9 +22,14 @@ class Actor:
     permissions: frozenset[str] = frozenset()
     # Field names this actor may detokenize; None means all fields.
     allowed_fields: frozenset[str] | None = None
+    # Field names this actor only ever receives masked; "*" means every field.
+    masked_fields: frozenset[str] = frozenset()
 
     def may(self, permission: str) -> bool:
         return permission in self.permissions
+
+    def must_mask(self, field: str) -> bool:
+        return field in self.masked_fields or "*" in self.masked_fields
 
 
 @dataclass(frozen=True)
@@ -30,3 +39,18 @@ class RequestContext:
     user_agent: str = ""
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     reason: str = ""
+
+
+# Whoever is not signed in and presented no valid key.
+ANONYMOUS = Actor(kind="anonymous", id="", name="(unauthenticated)")
+
+
+def context_of(request: HttpRequest, channel: str = "api", reason: str = "") -> RequestContext:
+    """Where a request comes from, as audit records tell it (never its path or body)."""
+    return RequestContext(
+        channel=channel,
+        source_ip=request.META.get("REMOTE_ADDR", ""),
+        user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
+        request_id=request.META.get("HTTP_X_REQUEST_ID", "")[:128] or uuid.uuid4().hex,
+        reason=reason,
+    )

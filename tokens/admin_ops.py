@@ -81,10 +81,7 @@ def _admin_op(name: str, by: Any, ctx: RequestContext, detail: str = "") -> Iter
 
 def _record_failure(op: _AdminOp, outcome: str, why: str) -> None:
     detail = ("after audit: " if op.audited else "") + "; ".join(x for x in (op.detail, why) if x)
-    try:
-        audit.record(op.name, outcome, op.actor, op.ctx, detail=detail)
-    except AuditUnavailable:
-        log.error("audit log unavailable while recording a failed %s", op.name)
+    audit.record_or_log(op.name, outcome, op.actor, op.ctx, detail=detail)
 
 
 def _operator(username: str) -> Any:
@@ -334,7 +331,12 @@ def revoke_role(by: Any, ctx: RequestContext, username: str, role: str) -> None:
 
 
 def create_client(
-    by: Any, ctx: RequestContext, name: str, scopes: Iterable[str], fields: Iterable[str] = ()
+    by: Any,
+    ctx: RequestContext,
+    name: str,
+    scopes: Iterable[str],
+    fields: Iterable[str] = (),
+    masked: Iterable[str] = (),
 ) -> tuple[ApiClient, str]:
     """A new API client; returns it with its key, which is shown once and never stored.
     The `detokenize` scope only from the command line (`by` None), never a page."""
@@ -342,6 +344,11 @@ def create_client(
         name = name.strip()
         scope_list = [s for s in PERMISSIONS if s in set(scopes)]
         field_list = [validation.field_name(f.strip(), "fields") for f in fields if f.strip()]
+        masked_list = [
+            "*" if f.strip() == "*" else validation.field_name(f.strip(), "masked fields")
+            for f in masked
+            if f.strip()
+        ]
         if not name or len(name) > 100:
             raise InvalidInput("name: 1 to 100 characters")
         if not scope_list or set(scopes) - set(PERMISSIONS):
@@ -349,6 +356,8 @@ def create_client(
         if ApiClient.objects.filter(name=name).exists():
             raise InvalidInput("name: an API client with that name exists")
         op.detail = f"{name} scopes [{','.join(scope_list)}] fields [{','.join(field_list) or 'all'}]"
+        if masked_list:
+            op.detail += f" masked [{','.join(masked_list)}]"
         if by is not None and "detokenize" in scope_list:
             # A key that reveals would let a vault admin read every value without
             # the detokenizer role: only the command line issues one.
@@ -359,7 +368,7 @@ def create_client(
             )
         op.audit()
         try:
-            return ApiClient.issue(name, scope_list, field_list or None)
+            return ApiClient.issue(name, scope_list, field_list or None, masked_list or None)
         except ValidationError as exc:
             raise InvalidInput("; ".join(exc.messages)) from None
 

@@ -7,14 +7,16 @@ import hashlib
 import hmac
 import re
 import secrets
+import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
-import botocore.exceptions
 from django.conf import settings
 
-from tokens import aws
+from tokens import dynamo
 from tokens.actors import Actor
+from tokens.errors import VaultError
 
 KEY_FORMAT = re.compile(r"^tvk_([0-9a-f]{12})_[A-Za-z0-9_-]{43}$")
 LAST_USED_EVERY = 60  # seconds between last-used updates for one client
@@ -35,9 +37,13 @@ def prefix_of(key: str) -> str | None:
     return match.group(1) if match else None
 
 
+def _key(prefix: str) -> dict[str, Any]:
+    return {"prefix": {"S": prefix}}
+
+
 def publish(
     prefix: str, *, client_id: int, name: str, scopes: list[str], fields: list[str] | None,
-    active: bool, hashed: str,
+    active: bool, hashed: str, masked: list[str] | None = None,
 ) -> None:  # fmt: skip
     # An update, not a put: last_used, written by the request path, must survive.
     values: dict[str, Any] = {
@@ -46,77 +52,101 @@ def publish(
         ":scopes": {"L": [{"S": s} for s in scopes]},
         ":active": {"BOOL": active},
         ":key_hash": {"S": hashed},
+        ":masked": {"L": [{"S": f} for f in masked or []]},
     }
     update = (
-        "SET client_id = :client_id, #n = :name, scopes = :scopes, active = :active, key_hash = :key_hash"
+        "SET client_id = :client_id, #n = :name, scopes = :scopes, active = :active,"
+        " key_hash = :key_hash, masked = :masked"
     )
     if fields is None:
         update += " REMOVE #f"
     else:
         values[":fields"] = {"L": [{"S": f} for f in fields]}
         update += ", #f = :fields"
-    try:
-        aws.client("dynamodb").update_item(
-            TableName=settings.VAULT_CLIENTS_TABLE,
-            Key={"prefix": {"S": prefix}},
-            UpdateExpression=update,
-            ExpressionAttributeNames={"#n": "name", "#f": "fields"},
-            ExpressionAttributeValues=values,
-        )
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
-        raise aws.unavailable("DynamoDB") from None
+    dynamo.update_item(
+        settings.VAULT_CLIENTS_TABLE, _key(prefix), update, {"#n": "name", "#f": "fields"}, values
+    )
+    # This process forgets the key at once; other processes within API_KEY_CACHE_SECONDS.
+    forget(prefix)
+
+
+@dataclass(frozen=True)
+class _Verified:
+    hashed: str
+    actor: Actor
+    until: float
+
+
+_lock = threading.Lock()
+_verified: dict[str, _Verified] = {}
+
+
+def forget(prefix: str | None = None) -> None:
+    """Drop one remembered key (all of them with no prefix)."""
+    with _lock:
+        if prefix is None:
+            _verified.clear()
+        else:
+            _verified.pop(prefix, None)
 
 
 def authenticate(key: str) -> Actor | None:
-    """The actor for a presented key, or None. Raises Unavailable if DynamoDB is down."""
+    """The actor for a presented key, or None. Raises Unavailable if DynamoDB is down.
+
+    A verified key is remembered in this process for API_KEY_CACHE_SECONDS,
+    so a steady stream of requests costs no DynamoDB read for the key; a key
+    revoked elsewhere keeps working here for at most that long. Only verified
+    keys are remembered (by their keyed hash, never the key).
+    """
     prefix = prefix_of(key)
     if prefix is None:
         return None
-    ddb = aws.client("dynamodb")
-    try:
-        item = ddb.get_item(
-            TableName=settings.VAULT_CLIENTS_TABLE, Key={"prefix": {"S": prefix}}, ConsistentRead=True
-        ).get("Item")
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
-        raise aws.unavailable("DynamoDB") from None
-    if item is None or not hmac.compare_digest(item["key_hash"]["S"], key_hash(key)):
+    hashed = key_hash(key)
+    now = time.monotonic()
+    with _lock:
+        known = _verified.get(prefix)
+    if known is not None and known.until > now and hmac.compare_digest(known.hashed, hashed):
+        return known.actor
+    item = dynamo.get_item(settings.VAULT_CLIENTS_TABLE, _key(prefix))
+    if item is None or not hmac.compare_digest(item["key_hash"]["S"], hashed):
         return None
     if not item["active"]["BOOL"]:
+        forget(prefix)
         return None
     _touch(prefix, item)
     fields = item.get("fields")
-    return Actor(
+    actor = Actor(
         kind="api_client",
         id=f"client:{item['client_id']['N']}",
         name=item["name"]["S"],
         permissions=frozenset(s["S"] for s in item["scopes"]["L"]),
         allowed_fields=None if fields is None else frozenset(f["S"] for f in fields["L"]),
+        masked_fields=frozenset(f["S"] for f in item.get("masked", {}).get("L", [])),
     )
+    if settings.API_KEY_CACHE_SECONDS > 0:
+        with _lock:
+            _verified[prefix] = _Verified(hashed, actor, now + settings.API_KEY_CACHE_SECONDS)
+    return actor
 
 
 def _touch(prefix: str, item: dict[str, Any]) -> None:
+    # Called only when the key is read from DynamoDB (at most once per cache
+    # period), and writes at most every LAST_USED_EVERY seconds.
     now = int(time.time())
     if now - int(item.get("last_used", {}).get("N", "0")) < LAST_USED_EVERY:
         return
     try:
-        aws.client("dynamodb").update_item(
-            TableName=settings.VAULT_CLIENTS_TABLE,
-            Key={"prefix": {"S": prefix}},
-            UpdateExpression="SET last_used = :t",
-            ExpressionAttributeValues={":t": {"N": str(now)}},
+        dynamo.update_item(
+            settings.VAULT_CLIENTS_TABLE, _key(prefix), "SET last_used = :t", values={":t": {"N": str(now)}}
         )
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+    except VaultError:
         pass  # last-used is informational; never fail a request over it
 
 
 def last_used(prefix: str) -> int | None:
     try:
-        item = (
-            aws.client("dynamodb")
-            .get_item(TableName=settings.VAULT_CLIENTS_TABLE, Key={"prefix": {"S": prefix}})
-            .get("Item")
-        )
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+        item = dynamo.get_item(settings.VAULT_CLIENTS_TABLE, _key(prefix), consistent=False)
+    except VaultError:
         return None
     if not item or "last_used" not in item:
         return None

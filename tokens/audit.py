@@ -12,19 +12,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import botocore.exceptions
 from django.conf import settings
 
-from tokens import aws
+from tokens import dynamo
 from tokens.actors import Actor, RequestContext
-from tokens.errors import AuditUnavailable
+from tokens.errors import AuditUnavailable, VaultError
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 TEXT_FIELDS = (
@@ -55,7 +58,7 @@ def mac(record: dict[str, Any]) -> str:
     return hmac.new(settings.AUDIT_HMAC_KEY.encode(), canonical.encode(), hashlib.sha256).hexdigest()
 
 
-def record(
+def entry(
     action: str,
     outcome: str,
     actor: Actor,
@@ -65,10 +68,9 @@ def record(
     fields: Iterable[str] = (),
     detail: str = "",
 ) -> dict[str, Any]:
-    """Append one record; raise AuditUnavailable if it could not be written."""
-    global _chain
+    """A record, not yet placed in a chain (see `appending`)."""
     now = datetime.now(UTC)
-    entry: dict[str, Any] = {
+    return {
         "at": now.isoformat(timespec="microseconds"),
         "day": now.date().isoformat(),
         "actor": actor.name[:MAX_TEXT],
@@ -86,25 +88,81 @@ def record(
         "channel": ctx.channel,
         "detail": detail[:MAX_TEXT],
     }
+
+
+@contextmanager
+def appending(record: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Place `record` in this process's chain and yield its conditional Put.
+
+    The caller writes the Put (alone, or in a transaction with what the record
+    describes) inside the block; the chain moves on only if the block ends
+    normally. A transaction DynamoDB canceled for another item's sake left
+    nothing, so the slot stays free. Any other failure may or may not have
+    landed (a lost answer, a retry that found its own earlier write): the chain
+    ends, and the next record starts a new one, so a verifier never sees a gap
+    or a fork. Holding the lock keeps the slots in order.
+    """
+    global _chain
     with _lock:
         if _chain is None:
             _chain = _new_chain()
-        entry.update(chain=_chain.id, seq=_chain.seq, prev=_chain.prev)
-        entry["mac"] = mac(entry)
+        record.update(chain=_chain.id, seq=_chain.seq, prev=_chain.prev)
+        record["mac"] = mac(record)
+        put = dynamo.put(
+            settings.VAULT_AUDIT_TABLE, _to_ddb(record), "attribute_not_exists(#c)", {"#c": "chain"}
+        )
         try:
-            aws.client("dynamodb").put_item(
-                TableName=settings.VAULT_AUDIT_TABLE,
-                Item=_to_ddb(entry),
-                ConditionExpression="attribute_not_exists(#c)",
-                ExpressionAttributeNames={"#c": "chain"},
-            )
-        except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
-            # We cannot know whether the write landed: end this chain, start afresh.
+            yield put
+        except dynamo.TransactionCanceled as exc:
+            # Nothing in the transaction was written. If our slot's condition
+            # failed, an earlier attempt of ours may have filled it: end the chain.
+            if exc.reason_for(put) == "ConditionalCheckFailed":
+                _chain = None
+            raise
+        except BaseException:
             _chain = None
-            raise AuditUnavailable(internal="audit put_item failed") from None
+            raise
         _chain.seq += 1
-        _chain.prev = entry["mac"]
-    return entry
+        _chain.prev = record["mac"]
+
+
+def record(
+    action: str,
+    outcome: str,
+    actor: Actor,
+    ctx: RequestContext,
+    *,
+    token_id: str = "",
+    fields: Iterable[str] = (),
+    detail: str = "",
+) -> dict[str, Any]:
+    """Append one record; raise AuditUnavailable if it could not be written."""
+    built = entry(action, outcome, actor, ctx, token_id=token_id, fields=fields, detail=detail)
+    try:
+        with appending(built) as put:
+            dynamo.put_item(put)
+    except VaultError:
+        raise AuditUnavailable(internal="audit put_item failed") from None
+    return built
+
+
+def record_or_log(
+    action: str,
+    outcome: str,
+    actor: Actor,
+    ctx: RequestContext,
+    *,
+    token_id: str = "",
+    fields: Iterable[str] = (),
+    detail: str = "",
+) -> None:
+    """Best effort, for failures and refusals: the answer goes out anyway, the outage is logged."""
+    try:
+        record(action, outcome, actor, ctx, token_id=token_id, fields=fields, detail=detail)
+    except AuditUnavailable:
+        log.error(
+            "audit log unavailable while recording %s (%s, request %s)", action, outcome, ctx.request_id
+        )
 
 
 def _to_ddb(entry: dict[str, Any]) -> dict[str, Any]:
@@ -135,18 +193,16 @@ def _from_ddb(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _pages(method: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
-    paginator = aws.client("dynamodb").get_paginator(method)
+def _read(items: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     try:
-        for page in paginator.paginate(**kwargs):
-            for item in page.get("Items", []):
-                yield _from_ddb(item)
-    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+        for item in items:
+            yield _from_ddb(item)
+    except VaultError:
         raise AuditUnavailable("The audit log could not be read; retry later.") from None
 
 
 def all_records() -> Iterator[dict[str, Any]]:
-    return _pages("scan", TableName=settings.VAULT_AUDIT_TABLE)
+    return _read(dynamo.scan(settings.VAULT_AUDIT_TABLE))
 
 
 def search(
@@ -163,18 +219,19 @@ def search(
     found: list[dict[str, Any]] = []
     day = end.date()
     while day >= start.date() and len(found) < limit:
-        for rec in _pages(
-            "query",
-            TableName=settings.VAULT_AUDIT_TABLE,
-            IndexName="by_day",
-            KeyConditionExpression="#d = :d AND #a BETWEEN :s AND :e",
-            ExpressionAttributeNames={"#d": "day", "#a": "at"},
-            ExpressionAttributeValues={
-                ":d": {"S": day.isoformat()},
-                ":s": {"S": start.isoformat(timespec="microseconds")},
-                ":e": {"S": end.isoformat(timespec="microseconds")},
-            },
-            ScanIndexForward=False,
+        for rec in _read(
+            dynamo.query(
+                settings.VAULT_AUDIT_TABLE,
+                IndexName="by_day",
+                KeyConditionExpression="#d = :d AND #a BETWEEN :s AND :e",
+                ExpressionAttributeNames={"#d": "day", "#a": "at"},
+                ExpressionAttributeValues={
+                    ":d": {"S": day.isoformat()},
+                    ":s": {"S": start.isoformat(timespec="microseconds")},
+                    ":e": {"S": end.isoformat(timespec="microseconds")},
+                },
+                ScanIndexForward=False,
+            )
         ):
             if actor and actor not in (rec.get("actor"), rec.get("actor_id")):
                 continue

@@ -1,19 +1,24 @@
-"""boto3 clients for DynamoDB and KMS: the only place the project builds them.
+"""boto3 clients for DynamoDB and KMS: the only place the vault builds them.
 
-Clients are built lazily, once per (service, region, endpoint), with bounded
-retries and short timeouts so that a slow dependency ends in a clear 503.
+Clients are built lazily, once per (service, region, endpoint), with short
+timeouts, all from one boto3 session per process (each session loads its own
+copy of the endpoint and service data). boto3 itself is imported only when the
+first client is built, so a process that never calls AWS never loads it.
+tokens.budget gives each attempt what is left of the request's budget and
+retries only while it lasts, so a slow dependency ends in a clear 503 within
+the budget.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from typing import Any
 
-import boto3
-import botocore.config
 import botocore.exceptions
 from django.conf import settings
 
+from tokens import budget
 from tokens.errors import Unavailable
 
 # Error codes that mean "try later", not "you asked for something wrong".
@@ -35,24 +40,41 @@ UNAVAILABLE_CODES = frozenset(
 )
 
 
+# A boto3 session is not thread-safe: build it, and clients from it, one at a time.
+_lock = threading.RLock()
+_session: Any = None
+
+
+def session() -> Any:
+    """This process's one boto3 session, built on first use."""
+    global _session
+    with _lock:
+        if _session is None:
+            import boto3
+
+            _session = boto3.session.Session()
+        return _session
+
+
 @functools.lru_cache(maxsize=16)
 def _client(service: str, region: str, endpoint: str, attempts: int, connect: int, read: int) -> Any:
+    import botocore.config
+
+    # One attempt as far as botocore knows: retries are budget.attach's, inside the budget.
     config = botocore.config.Config(
-        retries={"total_max_attempts": attempts, "mode": "standard"},
+        retries={"total_max_attempts": 1, "mode": "standard"},
         connect_timeout=connect,
         read_timeout=read,
     )
-    return boto3.session.Session().client(
-        service, region_name=region, endpoint_url=endpoint or None, config=config
-    )
+    with _lock:
+        built = session().client(service, region_name=region, endpoint_url=endpoint or None, config=config)
+    budget.attach(built, read_timeout=read, attempts=attempts)
+    return built
 
 
-def configured(service: str, region: str | None = None) -> Any:
-    """A client of any AWS service with the project's retries, timeouts and endpoint.
-
-    Each service still has one owner: tokens (DynamoDB, KMS) and monitoring
-    (CloudWatch, SNS) call this through their own `client()`.
-    """
+def client(service: str, region: str | None = None) -> Any:
+    if service not in ("dynamodb", "kms"):
+        raise ValueError("tokens builds DynamoDB and KMS clients only")
     return _client(
         service,
         region or settings.AWS_REGION,
@@ -63,15 +85,47 @@ def configured(service: str, region: str | None = None) -> Any:
     )
 
 
-def client(service: str, region: str | None = None) -> Any:
-    if service not in ("dynamodb", "kms"):
-        raise ValueError("tokens builds DynamoDB and KMS clients only")
-    return configured(service, region)
+@functools.lru_cache(maxsize=8)
+def _table(name: str, region: str, endpoint: str, attempts: int, connect: int, read: int) -> Any:
+    import botocore.config
+
+    # Like the clients: one attempt as far as botocore knows, retries inside the budget.
+    config = botocore.config.Config(
+        retries={"total_max_attempts": 1, "mode": "standard"},
+        connect_timeout=connect,
+        read_timeout=read,
+    )
+    with _lock:
+        resource = session().resource(
+            "dynamodb", region_name=region, endpoint_url=endpoint or None, config=config
+        )
+    budget.attach(resource.meta.client, read_timeout=read, attempts=attempts)
+    return resource.Table(name)
+
+
+def table_resource(name: str, region: str | None = None) -> Any:
+    """A boto3 Table resource, for the encryption SDK's MetaStore (tokens.keystore).
+
+    A resource converts values to and from Python types on its own client, so it
+    gets its own client rather than the shared one (same retries and timeouts).
+    """
+    return _table(
+        name,
+        region or settings.AWS_REGION,
+        settings.AWS_ENDPOINT_URL,
+        settings.AWS_MAX_ATTEMPTS,
+        settings.AWS_CONNECT_TIMEOUT,
+        settings.AWS_READ_TIMEOUT,
+    )
 
 
 def reset_clients() -> None:
-    """Forget built clients (tests swap the emulator underneath)."""
-    _client.cache_clear()
+    """Forget the session and built clients (tests swap the emulator underneath)."""
+    global _session
+    with _lock:
+        _client.cache_clear()
+        _table.cache_clear()
+        _session = None
 
 
 def error_code(exc: BaseException) -> str:
@@ -98,6 +152,16 @@ def is_unavailable(exc: BaseException) -> bool:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return code in UNAVAILABLE_CODES or status >= 500
     return isinstance(exc, botocore.exceptions.BotoCoreError)
+
+
+def caused_by_aws(exc: BaseException) -> bool:
+    """True when exc is, or was raised because of, a failed AWS call (a library's wrapper)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def unavailable(service: str) -> Unavailable:

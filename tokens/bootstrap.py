@@ -1,5 +1,6 @@
-"""Create (idempotently) the tables and, on a local emulator, the KMS key;
-with `add_region`, replicate tables and key into a second region."""
+"""Create (idempotently) the tables, version 0 of this region's key material
+and, on a local emulator, the KMS key; with `add_region`, replicate tables and
+key into a second region and create version 0 of that region's material."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 
 from django.conf import settings
 
-from tokens import aws
+from tokens import aws, dynamo, keystore
+from tokens.errors import VaultError
 
 
 class BootstrapError(Exception):
@@ -16,37 +18,28 @@ class BootstrapError(Exception):
 
 
 def _create_table(name: str, spec: dict[str, Any]) -> str:
-    ddb = aws.client("dynamodb")
-    try:
-        ddb.describe_table(TableName=name)
+    if dynamo.describe_table(name) is not None:
         return f"table {name}: found"
-    except ddb.exceptions.ResourceNotFoundException:
-        pass
-    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **spec)
-    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+    dynamo.create_table(name, spec)
+    dynamo.wait_until_exists(name)
     return f"table {name}: created"
 
 
 def _enable_ttl(name: str, region: str | None = None) -> str:
-    ddb = aws.client("dynamodb", region)
     where = f" in {region}" if region else ""
-    status = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
-    if status.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
+    if dynamo.ttl_status(name, region) in ("ENABLED", "ENABLING"):
         return f"table {name}{where}: TTL on 'TTL' already enabled"
-    ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "TTL"})
+    dynamo.enable_ttl(name, "TTL", region)
     return f"table {name}{where}: TTL on 'TTL' enabled"
 
 
 def _enable_pitr(name: str, region: str | None = None) -> str:
-    ddb = aws.client("dynamodb", region)
     where = f" in {region}" if region else ""
     try:
-        ddb.update_continuous_backups(
-            TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
-        )
+        dynamo.enable_pitr(name, region)
         return f"table {name}{where}: point-in-time recovery enabled"
-    except Exception as exc:  # not every emulator supports it
-        return f"table {name}{where}: point-in-time recovery not supported here ({type(exc).__name__})"
+    except VaultError as exc:  # not every emulator supports it
+        return f"table {name}{where}: point-in-time recovery not supported here ({exc.internal})"
 
 
 def _key(local: bool) -> str:
@@ -68,7 +61,7 @@ def _key(local: bool) -> str:
 
 
 def bootstrap(local: bool | None = None) -> list[str]:
-    """Tables for data, audit and API clients; a KMS key only against an emulator."""
+    """Tables for data, audit, API clients and keys; a KMS key only against an emulator."""
     local = bool(settings.AWS_ENDPOINT_URL) if local is None else local
     done = [
         _create_table(
@@ -113,7 +106,11 @@ def bootstrap(local: bool | None = None) -> list[str]:
                 "KeySchema": [{"AttributeName": "prefix", "KeyType": "HASH"}],
             },
         ),
+        _create_table(settings.VAULT_KEYS_TABLE, keystore.KEY_SCHEMA),
+        _enable_pitr(settings.VAULT_KEYS_TABLE),
         _key(local),
+        # After the key: the key store's items are encrypted under it.
+        keystore.ensure_first_version(),
         _republish_clients(),
     ]
     return done
@@ -139,7 +136,7 @@ MAX_WAIT_SECONDS = 1800.0
 
 
 def add_region(replica_region: str) -> list[str]:
-    """Replicate the data, audit and clients tables and the KMS key into replica_region.
+    """Replicate the data, audit, clients and keys tables and the KMS key into replica_region.
 
     Idempotent: what exists is reported and left alone. Run it from the home
     region (settings.AWS_REGION) after `bootstrap()`, with administrator
@@ -149,19 +146,35 @@ def add_region(replica_region: str) -> list[str]:
         raise BootstrapError(f"{replica_region} is the home region; name the other region")
     if settings.AWS_ENDPOINT_URL:
         raise BootstrapError("global-table replicas need AWS; the local emulator cannot replicate tables")
+    code = settings.REGION_CODES.get(replica_region)
+    if code is None:
+        raise BootstrapError(f"{replica_region} has no region code; add it to REGION_CODES in settings")
     key = _multi_region_key()  # before any change: a single-Region key cannot be replicated
     done: list[str] = []
-    for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE, settings.VAULT_CLIENTS_TABLE):
+    tables = (
+        settings.VAULT_TABLE,
+        settings.VAULT_AUDIT_TABLE,
+        settings.VAULT_CLIENTS_TABLE,
+        settings.VAULT_KEYS_TABLE,
+    )
+    for table in tables:
         done.append(_replicate_table(table, replica_region))
     done.append(_enable_ttl(settings.VAULT_TABLE, replica_region))
-    for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE):
+    for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE, settings.VAULT_KEYS_TABLE):
         done.append(_enable_pitr(table, replica_region))
+    # The other region's first version, written here and replicated there. Only
+    # vault_bootstrap creates a version 0 (rotate_keys refuses without one), so no
+    # write in the other region can race it; later versions are that region's own.
+    done.append(keystore.ensure_first_version(code=code))
     done.extend(_replicate_key(key, replica_region))
     return done
 
 
 def _describe(name: str) -> dict[str, Any]:
-    return dict(aws.client("dynamodb").describe_table(TableName=name)["Table"])
+    table = dynamo.describe_table(name)
+    if table is None:
+        raise BootstrapError(f"table {name}: not found; run vault_bootstrap without --replica-region first")
+    return table
 
 
 def _replica_status(table: dict[str, Any], region: str) -> str | None:
@@ -187,7 +200,6 @@ def _wait(name: str, region: str | None = None) -> dict[str, Any]:
 
 
 def _replicate_table(name: str, region: str) -> str:
-    ddb = aws.client("dynamodb")
     table = _wait(name)
     status = _replica_status(table, region)
     if status is not None:
@@ -197,9 +209,8 @@ def _replicate_table(name: str, region: str) -> str:
     stream = table.get("StreamSpecification") or {}
     if not stream.get("StreamEnabled"):
         # Replicas need a stream of new and old images.
-        ddb.update_table(
-            TableName=name,
-            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        dynamo.update_table(
+            name, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
         )
         _wait(name)
     elif stream.get("StreamViewType") != "NEW_AND_OLD_IMAGES":
@@ -207,7 +218,7 @@ def _replicate_table(name: str, region: str) -> str:
             f"table {name}: its stream has view type {stream.get('StreamViewType')}; "
             "global tables need NEW_AND_OLD_IMAGES"
         )
-    ddb.update_table(TableName=name, ReplicaUpdates=[{"Create": {"RegionName": region}}])
+    dynamo.update_table(name, ReplicaUpdates=[{"Create": {"RegionName": region}}])
     _wait(name, region)
     return f"table {name}: replica in {region} created"
 

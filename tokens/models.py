@@ -35,6 +35,10 @@ class ApiClient(models.Model):
         null=True, blank=True, validators=[validate_fields],
         help_text="Field names this client may detokenize; empty means all.",
     )  # fmt: skip
+    masked_fields = models.JSONField(
+        null=True, blank=True, validators=[validate_fields],
+        help_text="Field names this client only ever receives masked; [\"*\"] means all.",
+    )  # fmt: skip
     active = models.BooleanField(default=True)
     prefix = models.CharField(max_length=12, unique=True, editable=False)
     key_hash = models.CharField(max_length=64, editable=False)
@@ -49,11 +53,18 @@ class ApiClient(models.Model):
 
     @classmethod
     def issue(
-        cls, name: str, scopes: list[str], allowed_fields: list[str] | None = None
+        cls,
+        name: str,
+        scopes: list[str],
+        allowed_fields: list[str] | None = None,
+        masked_fields: list[str] | None = None,
     ) -> tuple[ApiClient, str]:
         """Create a client; return it with its key, which is never stored."""
         prefix, key = api_keys.new_key()
-        client = cls(name=name, scopes=scopes, allowed_fields=allowed_fields or None, prefix=prefix)
+        client = cls(
+            name=name, scopes=scopes, allowed_fields=allowed_fields or None,
+            masked_fields=masked_fields or None, prefix=prefix,
+        )  # fmt: skip
         client.key_hash = api_keys.key_hash(key)
         client.full_clean()
         client.save()
@@ -64,7 +75,8 @@ class ApiClient(models.Model):
             super().save(*args, **kwargs)
             api_keys.publish(
                 self.prefix, client_id=self.pk, name=self.name, scopes=list(self.scopes),
-                fields=self.allowed_fields or None, active=self.active, hashed=self.key_hash,
+                fields=self.allowed_fields or None, masked=self.masked_fields or None,
+                active=self.active, hashed=self.key_hash,
             )  # fmt: skip
 
     def delete(self, *args: Any, **kwargs: Any) -> Any:

@@ -25,9 +25,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from tokens import audit
-from tokens.actors import Actor, RequestContext
-from tokens.api.decorators import ANONYMOUS, context_of
-from tokens.errors import AuditUnavailable
+from tokens.actors import ANONYMOUS, Actor, RequestContext, context_of
 from tokens.operators import actor_for
 
 log = logging.getLogger(__name__)
@@ -44,10 +42,7 @@ def record(action: str, outcome: str, user: Any, request: HttpRequest | None, de
 
 
 def _write(action: str, outcome: str, actor: Actor, request: HttpRequest | None, detail: str) -> None:
-    try:
-        audit.record(action, outcome, actor, _ctx(request), detail=detail)
-    except AuditUnavailable:
-        log.error("audit log unavailable while recording %s (%s)", action, outcome)
+    audit.record_or_log(action, outcome, actor, _ctx(request), detail=detail)
 
 
 def account_named(login: str) -> Any:

@@ -16,7 +16,7 @@ from django.conf import settings
 
 from tokens import audit, validation, vault
 from tokens.actors import Actor, RequestContext
-from tokens.errors import AuditUnavailable, InvalidInput, NotFound, PermissionDenied, VaultError
+from tokens.errors import InvalidInput, NotFound, PermissionDenied, VaultError
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,4 @@ def _refusal(
 
 def _audit_refusal(actor: Actor, ctx: RequestContext, token_id: str, refusal: VaultError) -> None:
     token = token_id if validation.is_token_id(token_id) else vault.MALFORMED
-    try:
-        audit.record("detokenize", refusal.outcome, actor, ctx, token_id=token, detail=refusal.internal)
-    except AuditUnavailable:
-        log.error("audit log unavailable while recording a refused reveal (request %s)", ctx.request_id)
+    audit.record_or_log("detokenize", refusal.outcome, actor, ctx, token_id=token, detail=refusal.internal)

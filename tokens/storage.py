@@ -1,65 +1,67 @@
-"""Reads and writes of vault items in DynamoDB (items already sealed by crypto)."""
+"""Vault items in DynamoDB (items already sealed by crypto).
+
+Writes are built as transaction items, so the vault commits each with its
+audit record in one TransactWriteItems: both land or neither.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import botocore.exceptions
 from django.conf import settings
 
-from tokens import aws
-from tokens.errors import Conflict, VaultError
+from tokens import aws, dynamo
 
 SIGNATURE = "*amzn-ddb-map-sig*"
 
 
-def _call(method: str, **kwargs: Any) -> Any:
-    try:
-        return getattr(aws.client("dynamodb"), method)(**kwargs)
-    except botocore.exceptions.ClientError as exc:
-        if aws.error_code(exc) == "ConditionalCheckFailedException":
-            raise Conflict(internal=f"{method}: condition failed") from None
-        if aws.is_unavailable(exc):
-            raise aws.unavailable("DynamoDB") from None
-        raise VaultError(internal=f"DynamoDB {method}: {aws.error_code(exc)}") from None
-    except botocore.exceptions.BotoCoreError:
-        raise aws.unavailable("DynamoDB") from None
+def _key(token_id: str) -> dict[str, Any]:
+    return {"tokenId": {"S": token_id}}
 
 
 def get(token_id: str) -> dict[str, Any] | None:
     """The raw (still encrypted) item, or None."""
-    response = _call(
-        "get_item", TableName=settings.VAULT_TABLE, Key={"tokenId": {"S": token_id}}, ConsistentRead=True
-    )
-    return response.get("Item")
+    return dynamo.get_item(settings.VAULT_TABLE, _key(token_id))
 
 
-def put_new(item: dict[str, Any]) -> None:
-    """Write a sealed item; fails with Conflict if the token id exists."""
-    _call(
-        "put_item",
-        TableName=settings.VAULT_TABLE,
-        Item=item,
-        ConditionExpression="attribute_not_exists(tokenId)",
-    )
+def new(item: dict[str, Any]) -> dict[str, Any]:
+    """Write a sealed item, only if its token id is new."""
+    return dynamo.put(settings.VAULT_TABLE, item, "attribute_not_exists(tokenId)")
 
 
-def replace(item: dict[str, Any], previous: dict[str, Any]) -> None:
-    """Overwrite an item only if it is still exactly the version we read."""
-    _call(
-        "put_item",
-        TableName=settings.VAULT_TABLE,
-        Item=item,
-        ConditionExpression="#sig = :sig",
-        ExpressionAttributeNames={"#sig": SIGNATURE},
-        ExpressionAttributeValues={":sig": previous[SIGNATURE]},
-    )
+def _unchanged(previous: dict[str, Any]) -> dict[str, Any]:
+    # The signature changes with every seal: it names the version we read.
+    return {
+        "condition": "#sig = :sig",
+        "names": {"#sig": SIGNATURE},
+        "values": {":sig": previous[SIGNATURE]},
+    }
 
 
-def delete(token_id: str) -> None:
-    _call("delete_item", TableName=settings.VAULT_TABLE, Key={"tokenId": {"S": token_id}})
+def replacement(item: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """Overwrite an item, only if it is still exactly the version we read."""
+    return dynamo.put(settings.VAULT_TABLE, item, **_unchanged(previous))
+
+
+def removal(previous: dict[str, Any]) -> dict[str, Any]:
+    """Delete an item, only if it is still exactly the version we read."""
+    return dynamo.delete(settings.VAULT_TABLE, _key(previous["tokenId"]["S"]), **_unchanged(previous))
 
 
 def ping() -> None:
     """Raise Unavailable unless the table answers."""
-    _call("describe_table", TableName=settings.VAULT_TABLE)
+    if dynamo.describe_table(settings.VAULT_TABLE) is None:
+        raise aws.unavailable("DynamoDB")
+
+
+def scan_page(
+    start_after: dict[str, Any] | None = None, limit: int = 100
+) -> tuple[list[dict[str, Any]], Any]:
+    """One page of raw items and the key to continue after (None at the end): for re-keying."""
+    return dynamo.scan_page(settings.VAULT_TABLE, start_after, limit)
+
+
+def approximate_count() -> int:
+    """DynamoDB's item count (refreshed about every six hours): for progress bars only."""
+    table = dynamo.describe_table(settings.VAULT_TABLE)
+    return int((table or {}).get("ItemCount", 0))

@@ -9,8 +9,9 @@ from typing import Any
 
 from django.conf import settings
 
-from tokens.crypto import RESERVED
+from tokens import fieldtypes
 from tokens.errors import InvalidInput
+from tokens.layout import RESERVED
 
 FIELD_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 TOKEN_ID = re.compile(r"^TKN-[A-Z]{2,8}-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -77,6 +78,10 @@ def tokenize_data(data: object, now: int | None = None) -> tuple[dict[str, str],
             raise invalid(where, "values must not be empty")
         if size > MAX_VALUE_BYTES:
             raise invalid(where, f"values are at most {MAX_VALUE_BYTES} bytes of UTF-8")
+        try:
+            fieldtypes.normalize(name, value)
+        except fieldtypes.TypeMismatch as exc:
+            raise invalid(where, str(exc)) from None
         fields[name] = value
     if not fields:
         raise invalid("data", "give at least one field to tokenize")

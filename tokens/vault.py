@@ -3,16 +3,21 @@ Lambda events, commands) calls these functions, which check the caller, write
 the audit record and count the metric, so the ways in cannot drift apart.
 
 Order inside each operation: check who asks, validate, prepare (read, verify,
-encrypt), write the audit record, then commit (write, delete, or hand back
-values). If the audit record cannot be written, nothing is committed.
+encrypt), then commit with the audit record. A write (tokenize, change of
+expiry, delete) goes in one DynamoDB transaction with its record: both land or
+neither. A read hands values back only once its record has landed. Any AWS
+failure on the way is 503 `unavailable`, within the request's budget.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,14 +25,16 @@ from typing import Any
 from django.conf import settings
 
 from monitoring import metrics
-from tokens import audit, crypto, storage, validation
+from tokens import audit, aws, budget, crypto, dynamo, fieldtypes, storage, validation
 from tokens.actors import Actor, RequestContext
 from tokens.errors import (
     AuditUnavailable,
+    Conflict,
     IntegrityFailure,
     InvalidInput,
     NotFound,
     PermissionDenied,
+    Unavailable,
     VaultError,
 )
 
@@ -70,9 +77,13 @@ class Revealed:
     token_id: str
     data: dict[str, str] = field(repr=False)
     expires_at: int
+    masked: tuple[str, ...] = ()  # the fields whose values in `data` are masked
 
     def as_json(self) -> dict[str, Any]:
-        return {"tokenId": self.token_id, "data": self.data, "TTL": self.expires_at}
+        body: dict[str, Any] = {"tokenId": self.token_id, "data": self.data, "TTL": self.expires_at}
+        if self.masked:
+            body["masked"] = list(self.masked)
+        return body
 
 
 class _Operation:
@@ -84,12 +95,44 @@ class _Operation:
         self.fields: list[str] = []
         self.audited = False
 
-    def audit(self, outcome: str = "success", detail: str = "") -> None:
-        audit.record(
+    def _entry(self, outcome: str, detail: str) -> dict[str, Any]:
+        return audit.entry(
             self.name, outcome, self.actor, self.ctx,
             token_id=self.token_id, fields=self.fields, detail=detail,
         )  # fmt: skip
+
+    def audit(self, detail: str = "") -> None:
+        """The success record of a read, written before any value is handed back."""
+        audit.record(
+            self.name, "success", self.actor, self.ctx,
+            token_id=self.token_id, fields=self.fields, detail=detail,
+        )  # fmt: skip
         self.audited = True
+
+    def commit(self, write: dict[str, Any], detail: str = "") -> None:
+        """The write and its success record in one transaction: both land or neither."""
+        try:
+            with audit.appending(self._entry("success", detail)) as record:
+                dynamo.transact_write([write, record])
+        except dynamo.TransactionCanceled as exc:
+            item_refused = exc.reason_for(write) == "ConditionalCheckFailed"
+            slot_taken = exc.reason_for(record) == "ConditionalCheckFailed"
+            if item_refused and slot_taken:
+                # A retry of an attempt whose answer was lost, that had landed
+                # (AWS itself answers such a retry as a success, by its token).
+                raise aws.unavailable("DynamoDB") from None
+            if item_refused:
+                raise Conflict(internal="the item changed since it was read") from None
+            if slot_taken:
+                raise AuditUnavailable(internal="audit chain slot taken") from None
+            raise aws.unavailable("DynamoDB") from None  # a conflicting transaction, throttling
+        self.audited = True
+
+    def record_failure(self, outcome: str, detail: str) -> None:
+        audit.record_or_log(
+            self.name, outcome, self.actor, self.ctx, token_id=self.token_id, fields=self.fields,
+            detail=("after audit: " if self.audited else "") + detail,
+        )  # fmt: skip
 
 
 @contextmanager
@@ -113,6 +156,10 @@ def _operation(name: str, actor: Actor, ctx: RequestContext, token_id: str = "")
         raise
     except Exception as exc:
         outcome = "error"
+        if aws.caused_by_aws(exc):
+            # A KMS or DynamoDB failure inside a library (the encryption SDK): 503, not 500.
+            _record_failure(op, "error", f"unavailable ({type(exc).__name__})", exc)
+            raise Unavailable(internal=type(exc).__name__) from None
         _record_failure(op, "error", type(exc).__name__, exc)
         log.exception("%s failed unexpectedly (request %s)", name, ctx.request_id)
         raise VaultError(internal=type(exc).__name__) from None
@@ -129,10 +176,7 @@ def _record_failure(op: _Operation, outcome: str, detail: str, exc: BaseExceptio
     if isinstance(exc, AuditUnavailable):
         log.error("audit log unavailable: %s refused (request %s)", op.name, op.ctx.request_id)
         return
-    try:
-        op.audit(outcome, detail=("after audit: " if op.audited else "") + detail)
-    except AuditUnavailable:
-        log.error("audit log unavailable while recording a failed %s", op.name)
+    op.record_failure(outcome, detail)
 
 
 def _load(token_id: str, now: int) -> dict[str, Any]:
@@ -140,11 +184,16 @@ def _load(token_id: str, now: int) -> dict[str, Any]:
 
     Expiry is read from the plaintext TTL, so no KMS call is spent on expired
     items; the TTL is signed, so a TTL extended in the table fails at decrypt.
-    A token minted in another region may not have replicated yet: retry briefly.
+    A token minted in another region may not have replicated yet: retry
+    briefly, never past the request's budget.
     """
     if not validation.is_token_id(token_id):
         raise NotFound(internal="malformed token id")
-    deadline = time.monotonic() + settings.VAULT_REPLICATION_WAIT
+    wait = settings.VAULT_REPLICATION_WAIT
+    left = budget.remaining()
+    if left is not None:
+        wait = min(wait, left - budget.MIN_ATTEMPT)
+    deadline = time.monotonic() + wait
     remote = token_id.split("-")[1] != settings.VAULT_REGION_CODE
     delay = 0.1
     while True:
@@ -192,16 +241,22 @@ def tokenize(actor: Actor, ctx: RequestContext, data: object) -> TokenInfo:
             "TTL": {"N": str(expires_at)},
             **{name: {"S": value} for name, value in fields.items()},
         }
-        sealed = crypto.seal(item)
-        op.audit()
-        storage.put_new(sealed)
+        op.commit(storage.new(crypto.seal(item)))
         return TokenInfo(op.token_id, now, expires_at, op.fields)
 
 
-def detokenize(actor: Actor, ctx: RequestContext, token_id: str, fields: object = None) -> Revealed:
-    """Verify, decrypt and return the token's fields (all, or those asked for)."""
+def detokenize(
+    actor: Actor, ctx: RequestContext, token_id: str, fields: object = None, mask: object = False
+) -> Revealed:
+    """Verify, decrypt and return the token's fields (all, or those asked for).
+
+    Values are masked by their field type when the caller asks (`mask`) and,
+    whatever it asks, for the fields its client may only see masked.
+    """
     with _operation("detokenize", actor, ctx, token_id) as op:
         requested = validation.field_list(fields)
+        if not isinstance(mask, bool):
+            raise validation.invalid("mask", "must be true or false")
         now = int(time.time())
         item = _load(token_id, now)
         # Verify before looking at fields, so a tampered item is an integrity
@@ -222,8 +277,13 @@ def detokenize(actor: Actor, ctx: RequestContext, token_id: str, fields: object 
             refused = [name for name in wanted if name not in actor.allowed_fields]
             if refused or not wanted:
                 raise PermissionDenied("This caller may not detokenize these fields.")
-        op.audit()
-        return Revealed(token_id, {name: plain[name]["S"] for name in wanted}, _expiry(plain))
+        masked = tuple(name for name in op.fields if mask or actor.must_mask(name))
+        op.audit(detail=f"masked {','.join(masked)}" if masked else "")
+        data = {
+            name: fieldtypes.mask(name, plain[name]["S"]) if name in masked else plain[name]["S"]
+            for name in wanted
+        }
+        return Revealed(token_id, data, _expiry(plain), masked)
 
 
 def metadata(actor: Actor, ctx: RequestContext, token_id: str) -> TokenInfo:
@@ -255,21 +315,37 @@ def change_expiry(actor: Actor, ctx: RequestContext, token_id: str, ttl: object)
         plain = crypto.open_item(item)
         plain = {k: v for k, v in plain.items() if k not in crypto.SDK_ATTRIBUTES}
         plain["TTL"] = {"N": str(new_expiry)}
-        sealed = crypto.seal(plain)
-        op.audit(detail=f"TTL {info.expires_at} -> {new_expiry}")
-        storage.replace(sealed, item)
+        op.commit(
+            storage.replacement(crypto.seal(plain), item), detail=f"TTL {info.expires_at} -> {new_expiry}"
+        )
         return TokenInfo(token_id, info.created_at, new_expiry, info.fields)
 
 
 def delete(actor: Actor, ctx: RequestContext, token_id: str) -> None:
     """Purge the token now, ahead of its TTL."""
     with _operation("delete", actor, ctx, token_id) as op:
-        op.fields = _info(token_id, _load(token_id, int(time.time()))).fields
-        op.audit()
-        storage.delete(token_id)
+        item = _load(token_id, int(time.time()))
+        op.fields = _info(token_id, item).fields
+        op.commit(storage.removal(item))
+
+
+READY_WITHIN = 1.0  # seconds: /readyz answers within 2 s whatever its dependencies do
+_ready_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="readyz")
+
+
+def _ping() -> None:
+    with budget.within(READY_WITHIN):
+        storage.ping()
+        crypto.ping()
 
 
 def ready() -> None:
-    """Raise Unavailable unless DynamoDB and KMS both answer."""
-    storage.ping()
-    crypto.ping()
+    """Raise Unavailable unless DynamoDB and KMS both answer within READY_WITHIN.
+
+    The checks run in a worker so that even a connect that hangs past its
+    timeout cannot hold the answer; a late check finishes in the background.
+    """
+    try:
+        _ready_pool.submit(contextvars.copy_context().run, _ping).result(timeout=READY_WITHIN)
+    except FutureTimeout:
+        raise Unavailable(internal="readiness checks took too long") from None

@@ -47,7 +47,7 @@ SCHEDULED_FUNCTIONS = ("keep_warm_callback", "monitoring.scheduled.check_anomali
 MANAGE_COMMANDS = frozenset(
     {
         "migrate", "migrate --noinput", "showmigrations", "createcachetable", "check --deploy",
-        "vault_bootstrap", "verify_audit", "setup_monitoring", "check_anomalies",
+        "vault_bootstrap", "verify_audit", "setup_monitoring", "check_anomalies", "rotate_keys", "rekey",
     }
 )  # fmt: skip
 
@@ -101,7 +101,10 @@ def _direct(event: dict[str, Any], context: Any) -> dict[str, Any]:
         # Zappa's handler is a singleton: this loads zappa_settings and sets up
         # Django once per container, as it does for HTTP events.
         LambdaHandler()
-        return _serve(event, context)
+        from tokens import budget
+
+        with budget.within():  # one budget for the invocation's AWS calls, as for a request
+            return _serve(event, context)
     except VaultError as exc:
         exc = public(exc)
         return error_body(exc.code, exc.message, **exc.details)

@@ -23,6 +23,19 @@ def gateway_source_ip(event: Any) -> str | None:
     return None
 
 
+class RequestBudgetMiddleware:
+    """One budget (VAULT_REQUEST_BUDGET) for all AWS calls a request makes: tokens.budget."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from tokens import budget
+
+        with budget.within():
+            return self.get_response(request)
+
+
 class GatewaySourceIpMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

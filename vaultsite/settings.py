@@ -7,6 +7,7 @@ or a missing production secret stops start-up.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -34,6 +35,16 @@ def envint(name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
+
+
+def envfloat(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
 
 
 def envstr(name: str, default: str) -> str:
@@ -70,6 +81,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "vaultsite.middleware.RequestBudgetMiddleware",
     "vaultsite.middleware.GatewaySourceIpMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -162,6 +174,19 @@ VAULT_TABLE = envstr("VAULT_TABLE", "sensitive-data")
 VAULT_AUDIT_TABLE = envstr("VAULT_AUDIT_TABLE", "vault-audit")
 # DynamoDB table the API authenticates against (a mirror of the ApiClient model).
 VAULT_CLIENTS_TABLE = envstr("VAULT_CLIENTS_TABLE", "vault-api-clients")
+# DynamoDB table holding the versioned wrapping and signing keys (the SDK's MetaStore),
+# themselves encrypted under the KMS key (a global table on AWS).
+VAULT_KEYS_TABLE = envstr("VAULT_KEYS_TABLE", "vault-keys")
+# "cached": items' keys are wrapped by a versioned key from VAULT_KEYS_TABLE, so KMS
+# is called only when a process loads a version; "kms-per-item": one KMS call per item.
+VAULT_KEY_MODE = envstr("VAULT_KEY_MODE", "cached")
+if VAULT_KEY_MODE not in ("cached", "kms-per-item"):
+    raise ImproperlyConfigured(f"VAULT_KEY_MODE must be cached or kms-per-item, got {VAULT_KEY_MODE!r}")
+# Seconds a process keeps a loaded key version before reading it (and calling KMS) again;
+# also how long a process may go on encrypting under a version after a rotation.
+VAULT_KEY_CACHE_SECONDS = envint("VAULT_KEY_CACHE_SECONDS", 300)
+if VAULT_KEY_CACHE_SECONDS < 1:
+    raise ImproperlyConfigured("VAULT_KEY_CACHE_SECONDS must be at least 1")
 # KMS key: id, ARN or alias. On AWS, the multi-Region key's ARN in this region.
 VAULT_KMS_KEY = envstr("VAULT_KMS_KEY", "alias/tokenizer")
 # A key ARN must be this region's: the encryption SDK calls KMS in the ARN's region,
@@ -173,19 +198,47 @@ VAULT_DEFAULT_RETENTION = envint("VAULT_DEFAULT_RETENTION", 30 * 86400)
 VAULT_MAX_RETENTION = envint("VAULT_MAX_RETENTION", 400 * 86400)
 if not 0 < VAULT_DEFAULT_RETENTION <= VAULT_MAX_RETENTION:
     raise ImproperlyConfigured("need 0 < VAULT_DEFAULT_RETENTION <= VAULT_MAX_RETENTION")
+# Field types (tokens/fieldtypes.py): well-known names get a type; every other
+# field is "string". VAULT_FIELD_TYPES="passport:string,pan:card" adds or overrides.
+FIELD_TYPE_NAMES = ("card", "cvc", "date", "us_ssn", "email", "string")
+VAULT_FIELD_TYPES = {
+    "card_number": "card",
+    "cvc": "cvc",
+    "cvv": "cvc",
+    "date_of_birth": "date",
+    "dob": "date",
+    "ssn": "us_ssn",
+    "email": "email",
+}
+for _pair in filter(None, envstr("VAULT_FIELD_TYPES", "").split(",")):
+    _name, _, _type = _pair.strip().partition(":")
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", _name) or _type not in FIELD_TYPE_NAMES:
+        raise ImproperlyConfigured(
+            f"VAULT_FIELD_TYPES: give name:type pairs, types {', '.join(FIELD_TYPE_NAMES)}"
+        )
+    VAULT_FIELD_TYPES[_name] = _type
 # Which operations this process serves: writer, reader, operator or all.
 VAULT_FUNCTION_ROLE = envstr("VAULT_FUNCTION_ROLE", "all")
 if VAULT_FUNCTION_ROLE not in ("writer", "reader", "operator", "all"):
     raise ImproperlyConfigured("VAULT_FUNCTION_ROLE must be writer, reader, operator or all")
 # Seconds to keep retrying a not-found token minted in the other region (replication lag).
-VAULT_REPLICATION_WAIT = float(envstr("VAULT_REPLICATION_WAIT", "2.0"))
+VAULT_REPLICATION_WAIT = envfloat("VAULT_REPLICATION_WAIT", 2.0)
 # Keyed hashes: API keys are stored as HMAC(API_KEY_PEPPER, key); audit records are
 # chained with HMAC(AUDIT_HMAC_KEY, ...), so whoever can write the table cannot forge it.
 API_KEY_PEPPER = envsecret("API_KEY_PEPPER", "dev-only-api-key-pepper")
 AUDIT_HMAC_KEY = envsecret("AUDIT_HMAC_KEY", "dev-only-audit-hmac-key")
+# Seconds a process remembers a verified API key; a revoked key works at most this long.
+API_KEY_CACHE_SECONDS = envint("API_KEY_CACHE_SECONDS", 30)
+if API_KEY_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("API_KEY_CACHE_SECONDS must be 0 or more")
 # Requests per minute one API client may make from one process before 429.
 VAULT_API_RATE_LIMIT = envint("VAULT_API_RATE_LIMIT", 600)
-# botocore: bounded attempts in all (standard retry mode) and timeouts, then a clear 503.
+# Seconds one request may spend on all its AWS calls together (timeouts and retries
+# shrink to what is left), then 503. Below API Gateway's 29 s.
+VAULT_REQUEST_BUDGET = envfloat("VAULT_REQUEST_BUDGET", 8.0)
+if not 0 < VAULT_REQUEST_BUDGET < 29:
+    raise ImproperlyConfigured("VAULT_REQUEST_BUDGET must be between 0 and 29 seconds")
+# AWS calls: attempts in all (retries only while the request's budget lasts) and timeouts.
 AWS_MAX_ATTEMPTS = envint("AWS_MAX_ATTEMPTS", 3)
 AWS_CONNECT_TIMEOUT = envint("AWS_CONNECT_TIMEOUT", 2)
 AWS_READ_TIMEOUT = envint("AWS_READ_TIMEOUT", 5)

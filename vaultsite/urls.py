@@ -10,17 +10,18 @@ operations outside the role as well; routing keeps other URLs from existing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 
-from allauth.account.decorators import secure_admin_login
 from django.conf import settings
-from django.contrib import admin
+from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
-from tokens.api import views as api_views
+from tokens.api import health
 from tokens.api.responses import method_not_allowed
 
 Patterns = list[URLPattern | URLResolver]
@@ -37,50 +38,87 @@ def only(view: Callable[..., HttpResponse], *methods: str) -> Callable[..., Http
     return csrf_exempt(limited)
 
 
+def api_view(name: str) -> Callable[..., HttpResponse]:
+    """tokens.api.views.<name>, imported on its first request.
+
+    Only for API views: they authenticate by key and are all CSRF-exempt,
+    which this stand-in must declare before the view is loaded.
+    """
+    loaded: list[Callable[..., HttpResponse]] = []
+
+    def view(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not loaded:
+            target = getattr(import_module("tokens.api.views"), name)
+            if not getattr(target, "csrf_exempt", False):
+                raise ImproperlyConfigured(f"tokens.api.views.{name} is not an API view")
+            loaded.append(target)
+        return loaded[0](request, *args, **kwargs)
+
+    view.__name__ = view.__qualname__ = name
+    return csrf_exempt(view)
+
+
 def _closed(request: HttpRequest, **kwargs: object) -> HttpResponse:
     raise Http404
 
 
-# The admin signs in through allauth (password + MFA), never its own form.
-admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
-admin.site.site_header = "Token vault administration"
+def health_urls() -> Patterns:
+    return [
+        path("healthz", health.healthz, name="healthz"),
+        path("readyz", health.readyz, name="readyz"),
+    ]
 
-health: Patterns = [
-    path("healthz", api_views.healthz, name="healthz"),
-    path("readyz", api_views.readyz, name="readyz"),
-]
-# Any other API path: the API's JSON 404, for every method (so no CSRF page).
-api_not_found: Patterns = [re_path(r"^api/v1/(?P<rest>.*)$", api_views.not_found)]
 
-writer: Patterns = [path("api/v1/tokens", api_views.tokens, name="api-tokens")]
+def api_not_found() -> Patterns:
+    """Any other API path: the API's JSON 404, for every method (so no CSRF page)."""
+    return [re_path(r"^api/v1/(?P<rest>.*)$", api_view("not_found"))]
 
-reader: Patterns = [
-    path("api/v1/detokenize", api_views.detokenize, name="api-detokenize"),
-    path("api/v1/tokens/<str:token_id>", only(api_views.token, "GET"), name="api-token"),
-]
 
-# Served by the operator function (and `all`) only. Operator pages go here.
-operator: Patterns = [
-    path("api/v1/", include("tokens.api.urls")),
-    path("admin/", admin.site.urls),
-    path("monitoring/", include("monitoring.urls")),
-    # Operators are created by vault admins and recover through them: no sign-up,
-    # no self-service email or password reset.
-    path("accounts/signup/", _closed),
-    path("accounts/email/", _closed),
-    path("accounts/password/reset/", _closed),
-    path("accounts/password/reset/<path:rest>", _closed),
-    path("accounts/", include("allauth.urls")),
-    path("", include("tokens.pages.urls")),
-]
+def writer() -> Patterns:
+    return [path("api/v1/tokens", api_view("tokens"), name="api-tokens")]
+
+
+def reader() -> Patterns:
+    return [
+        path("api/v1/detokenize", api_view("detokenize"), name="api-detokenize"),
+        path("api/v1/tokens/<str:token_id>", only(api_view("token"), "GET"), name="api-token"),
+    ]
+
+
+@functools.cache
+def _admin_site() -> Any:
+    from allauth.account.decorators import secure_admin_login
+    from django.contrib import admin
+
+    # The admin signs in through allauth (password + MFA), never its own form.
+    admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+    admin.site.site_header = "Token vault administration"
+    return admin.site
+
+
+def operator() -> Patterns:
+    """Served by the operator function (and `all`) only. Operator pages go here."""
+    return [
+        path("api/v1/", include("tokens.api.urls")),
+        path("admin/", _admin_site().urls),
+        path("monitoring/", include("monitoring.urls")),
+        # Operators are created by vault admins and recover through them: no sign-up,
+        # no self-service email or password reset.
+        path("accounts/signup/", _closed),
+        path("accounts/email/", _closed),
+        path("accounts/password/reset/", _closed),
+        path("accounts/password/reset/<path:rest>", _closed),
+        path("accounts/", include("allauth.urls")),
+        path("", include("tokens.pages.urls")),
+    ]
 
 
 def urls_for(role: str) -> Patterns:
     if role == "writer":
-        return health + writer + api_not_found
+        return health_urls() + writer() + api_not_found()
     if role == "reader":
-        return health + reader + api_not_found
-    return health + operator
+        return health_urls() + reader() + api_not_found()
+    return health_urls() + operator()
 
 
 urlpatterns = urls_for(settings.VAULT_FUNCTION_ROLE)

@@ -6,7 +6,6 @@ import functools
 import json
 import threading
 import time
-import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any
@@ -17,13 +16,12 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from tokens import api_keys, audit
-from tokens.actors import Actor, RequestContext
+from tokens.actors import ANONYMOUS, Actor, RequestContext, context_of
 from tokens.api.responses import error, from_exception, method_not_allowed
-from tokens.errors import AuditUnavailable, VaultError
+from tokens.errors import VaultError
 
 View = Callable[..., HttpResponse]
 BODY_METHODS = ("POST", "PATCH", "PUT")
-ANONYMOUS = Actor(kind="anonymous", id="", name="(unauthenticated)")
 
 
 class DuplicateKey(ValueError):
@@ -37,16 +35,6 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise DuplicateKey("a key appears twice in one JSON object")
         seen[key] = value
     return seen
-
-
-def context_of(request: HttpRequest, channel: str = "api", reason: str = "") -> RequestContext:
-    return RequestContext(
-        channel=channel,
-        source_ip=request.META.get("REMOTE_ADDR", ""),
-        user_agent=request.META.get("HTTP_USER_AGENT", "")[:512],
-        request_id=request.META.get("HTTP_X_REQUEST_ID", "")[:128] or uuid.uuid4().hex,
-        reason=reason,
-    )
 
 
 class _RateLimiter:
@@ -154,10 +142,7 @@ def _refuse(ctx: RequestContext, detail: str, message: str) -> HttpResponse:
     # flooding the audit log with refusals) is throttled too.
     if not limiter.allow(f"ip:{ctx.source_ip}", settings.VAULT_API_RATE_LIMIT):
         return _throttled()
-    try:
-        audit.record("authenticate", "denied", ANONYMOUS, ctx, detail=detail)
-    except AuditUnavailable:
-        pass  # refusing anyway
+    audit.record_or_log("authenticate", "denied", ANONYMOUS, ctx, detail=detail)  # refusing anyway
     response = error(401, "unauthorized", message)
     response["WWW-Authenticate"] = 'Bearer realm="token-vault"'
     return response

@@ -13,8 +13,7 @@ from tokens import validation, vault
 from tokens.actors import Actor, RequestContext
 from tokens.api.decorators import api
 from tokens.api.openapi import spec
-from tokens.api.responses import from_exception, no_such_endpoint, ok
-from tokens.errors import VaultError
+from tokens.api.responses import no_such_endpoint, ok
 
 
 @api("POST")
@@ -28,11 +27,11 @@ def tokens(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[s
 
 @api("POST")
 def detokenize(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]) -> HttpResponse:
-    validation.only_keys(body, {"tokenId", "fields"})
+    validation.only_keys(body, {"tokenId", "fields", "mask"})
     token_id = body.get("tokenId")
     if not isinstance(token_id, str):
         raise validation.invalid("tokenId", "is required and must be a string")
-    revealed = vault.detokenize(actor, ctx, token_id, body.get("fields"))
+    revealed = vault.detokenize(actor, ctx, token_id, body.get("fields"), body.get("mask", False))
     return ok(revealed.as_json())
 
 
@@ -55,20 +54,6 @@ def token(
 @csrf_exempt
 def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
     return no_such_endpoint()
-
-
-@require_GET
-def healthz(request: HttpRequest) -> HttpResponse:
-    return ok({"status": "ok"})
-
-
-@require_GET
-def readyz(request: HttpRequest) -> HttpResponse:
-    try:
-        vault.ready()
-    except VaultError as exc:
-        return from_exception(exc)
-    return ok({"status": "ok"})
 
 
 @require_GET

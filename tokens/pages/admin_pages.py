@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -102,7 +103,12 @@ def operators(request: HttpRequest) -> HttpResponse:
 
 
 def _clients_page(request: HttpRequest, status: int = 200, **extra: Any) -> HttpResponse:
-    page = {"clients": ApiClient.objects.order_by("-active", "name"), "form": ClientForm(), **extra}
+    page = {
+        "clients": ApiClient.objects.order_by("-active", "name"),
+        "form": ClientForm(),
+        "cache_seconds": settings.API_KEY_CACHE_SECONDS,
+        **extra,
+    }
     return render(request, "tokens/clients.html", page, status=status)
 
 
@@ -118,7 +124,11 @@ def clients(request: HttpRequest) -> HttpResponse:
             if not client_id.isdigit():
                 raise InvalidInput("client: no such API client")
             client = admin_ops.revoke_client(request.user, ctx(request), int(client_id))
-            return _clients_page(request, done=f"Revoked {client.name}; its key no longer works.")
+            return _clients_page(
+                request,
+                done=f"Revoked {client.name}; its key stops working everywhere within "
+                f"{settings.API_KEY_CACHE_SECONDS} seconds.",
+            )
         form = ClientForm(request.POST)
         if not form.is_valid():
             return _clients_page(request, 400, form=form)

@@ -10,8 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
-from tokens.actors import Actor, RequestContext
-from tokens.api.decorators import context_of
+from tokens.actors import Actor, RequestContext, context_of
 from tokens.operators import actor_for, holds
 
 View = Callable[..., HttpResponse]

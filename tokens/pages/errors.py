@@ -8,8 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from tokens import audit
-from tokens.api.decorators import ANONYMOUS, context_of
-from tokens.errors import AuditUnavailable, VaultError, public
+from tokens.actors import ANONYMOUS, context_of
+from tokens.errors import Unavailable, VaultError, public
 from tokens.operators import actor_for
 
 log = logging.getLogger(__name__)
@@ -24,10 +24,7 @@ def page_name(request: HttpRequest) -> str:
 def audit_forbidden(request: HttpRequest, detail: str) -> None:
     user = getattr(request, "user", None)
     actor = actor_for(user) if user is not None and user.is_authenticated else ANONYMOUS
-    try:
-        audit.record("page_forbidden", "denied", actor, context_of(request, "ui"), detail=detail)
-    except AuditUnavailable:
-        log.error("audit log unavailable while recording a refused page (%s)", page_name(request))
+    audit.record_or_log("page_forbidden", "denied", actor, context_of(request, "ui"), detail=detail)
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -46,4 +43,7 @@ def vault_error(request: HttpRequest, exc: VaultError) -> HttpResponse:
     """A vault refusal as a page; the vault function has already audited it."""
     exc = public(exc)  # an operator, like an API caller, cannot tell tampered from unknown
     template = "403.html" if exc.status == 403 else "tokens/error.html"
-    return render(request, template, {"message": exc.message, "error": exc}, status=exc.status)
+    response = render(request, template, {"message": exc.message, "error": exc}, status=exc.status)
+    if isinstance(exc, Unavailable):
+        response["Retry-After"] = str(exc.retry_after)
+    return response

@@ -10,8 +10,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from tokens import fieldtypes, vault
 from tokens import reveal as operator_reveal
-from tokens import vault
 from tokens.errors import InvalidInput, NotFound, VaultError
 from tokens.pages import forms
 from tokens.pages.auth import last_authenticated_at
@@ -20,11 +20,6 @@ from tokens.pages.errors import vault_error
 
 # Errors shown inside the form (the operator can fix them); others get an error page.
 FORM_ERRORS = (InvalidInput, NotFound)
-
-
-def mask(value: str) -> str:
-    """Bullets, and the last four characters only when that leaves most of the value hidden."""
-    return "••••" + (value[-4:] if len(value) >= 8 else "")
 
 
 @operator_page(has("tokens.tokenize"))
@@ -82,7 +77,9 @@ def reveal(request: HttpRequest) -> HttpResponse:
     except VaultError as exc:
         # Includes AuditUnavailable: nothing is revealed without its audit record.
         return vault_error(request, exc)
-    values = [{"name": n, "masked": mask(v), "value": v} for n, v in sorted(revealed.data.items())]
+    values = [
+        {"name": n, "masked": fieldtypes.mask(n, v), "value": v} for n, v in sorted(revealed.data.items())
+    ]
     return render(request, "tokens/revealed.html", {"revealed": revealed, "values": values, "reason": reason})
 
 

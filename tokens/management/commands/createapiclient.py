@@ -18,14 +18,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--fields", default="", help="comma-separated fields it may detokenize (default all)"
         )
+        parser.add_argument(
+            "--masked-fields",
+            default="",
+            help="comma-separated fields it only ever receives masked ('*' for all; default none)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         scopes = [s for s in options["scopes"].split(",") if s]
         fields = [f for f in options["fields"].split(",") if f]
+        masked = [f for f in options["masked_fields"].split(",") if f]
         try:
             # Through admin_ops, like the API clients page: validated and audited.
             client, key = admin_ops.create_client(
-                None, RequestContext(channel="cli"), options["name"], scopes, fields
+                None, RequestContext(channel="cli"), options["name"], scopes, fields, masked
             )
         except VaultError as exc:
             raise CommandError(exc.message) from None

@@ -1,0 +1,70 @@
+"""Figures with their targets, and the timing helpers every section shares."""
+
+from __future__ import annotations
+
+import gc
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class Figure:
+    """One line of the report: a measured value, and the target it must meet (if any)."""
+
+    name: str
+    value: float | None
+    unit: str = "×"
+    target: str = ""  # e.g. "≥ 6", "≤ 1.15"; empty: reported, no target
+    note: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if not self.target:
+            return ""
+        if self.value is None:
+            return "MISS"
+        op, bound = self.target.split()
+        ok = self.value >= float(bound) if op == "≥" else self.value <= float(bound)
+        return "PASS" if ok else "MISS"
+
+    def shown(self) -> str:
+        if self.value is None:
+            return "—"
+        digits = 4 if abs(self.value) < 0.01 and self.value else 2
+        return f"{self.value:.{digits}f}{self.unit if self.unit == '×' else ' ' + self.unit}".rstrip()
+
+
+# What a section gives: its figures, and any further text (tables) to print after them.
+Section = tuple[list["Figure"], list[str]]
+
+
+def table(figures: Sequence[Figure]) -> str:
+    lines = ["| figure | measured | target | result |", "|---|---:|---:|---|"]
+    for f in figures:
+        target = f"{f.target}{f.unit if f.unit == '×' else ' ' + f.unit}" if f.target else ""
+        note = f" ({f.note})" if f.note else ""
+        lines.append(f"| {f.name}{note} | {f.shown()} | {target} | {f.verdict} |")
+    return "\n".join(lines)
+
+
+def per_op_seconds(paths: dict[str, Callable[[int], Any]], n: int, rounds: int = 3) -> dict[str, float]:
+    """Mean seconds per call of each path, run in interleaved rounds of n/rounds calls.
+
+    Interleaving spreads the machine's noise (other processes, CPU frequency)
+    over every path alike, so the ratios between paths hold better than the
+    absolute times. Each path gets its own index range 0..n-1.
+    """
+    total = dict.fromkeys(paths, 0.0)
+    done = dict.fromkeys(paths, 0)
+    bounds = [n * r // rounds for r in range(rounds + 1)]
+    for r in range(rounds):
+        for name, fn in paths.items():
+            gc.collect()
+            started = time.perf_counter()
+            for i in range(bounds[r], bounds[r + 1]):
+                fn(i)
+            total[name] += time.perf_counter() - started
+            done[name] += bounds[r + 1] - bounds[r]
+    return {name: total[name] / max(done[name], 1) for name in paths}

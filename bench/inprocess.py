@@ -1,0 +1,238 @@
+"""The in-process sections: seed vs direct vault vs JSON API, AWS calls per operation.
+
+Everything runs in this process against moto's in-process emulator. Call
+`setup()` first; it sets the environment, starts the emulator and Django, and
+returns a `Bench` that sections use. A new section is a function
+`(Bench) -> list[Figure]` added to SECTIONS (vault_bench.py prints them in order).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench import awscalls
+from bench.figures import Figure, Section, per_op_seconds
+
+# The seed's sample record.
+SEED_DATA = {
+    "drivers_license": "987654321",
+    "medicare_card": "1234 56789 0",
+    "tax_file_number": "111 111 111",
+}
+
+ENV = {
+    "DJANGO_SETTINGS_MODULE": "vaultsite.settings",
+    "SECRET_KEY": "bench",
+    "API_KEY_PEPPER": "bench",
+    "AUDIT_HMAC_KEY": "bench",
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_REGION": "ap-southeast-2",
+    "AWS_DEFAULT_REGION": "ap-southeast-2",
+    "SECURE_SSL_REDIRECT": "0",
+    "DATABASE_URL": "sqlite:///:memory:",
+    # What the Lambda stages use: one EMF line per operation on stdout (swallowed while timing).
+    "METRICS_SINK": "emf",
+    "VAULT_API_RATE_LIMIT": "100000000",
+    "ALLOWED_HOSTS": "testserver",
+    "LOG_LEVEL": "ERROR",
+}
+
+
+@dataclass
+class Bench:
+    n: int
+    actor: Any
+    ctx: Any
+    http: Any  # django.test.Client with the API key
+    seed: Any  # bench.seed_baseline.Seed: the seed's per-invocation code
+    strict_seed: Any  # the same with one process-wide botocore session
+    tokens: dict[str, list[str]] = field(default_factory=dict)
+
+    def api(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body) if body is not None else None
+        response = getattr(self.http, method)(path, data, content_type="application/json")
+        if response.status_code >= 300:
+            raise RuntimeError(f"{method.upper()} {path}: {response.status_code} {response.content[:200]!r}")
+        return response.json() if response.content else None
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """The EMF sink writes a line per operation to stdout; keep it out of the report."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield
+
+
+@contextlib.contextmanager
+def setup(n: int) -> Iterator[Bench]:
+    # Forced, not defaults: a DATABASE_URL or AWS endpoint in the caller's shell must not be used.
+    os.environ.update(ENV)
+    os.environ["AWS_ENDPOINT_URL"] = ""  # moto in-process, not a server
+    awscalls.install()  # before any boto3 session exists
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import Client
+    from moto import mock_aws
+
+    from bench.seed_baseline import Seed
+
+    with mock_aws():
+        # vault_bootstrap makes the KMS key only against an emulator's endpoint; here, make it.
+        import boto3
+
+        kms = boto3.client("kms", region_name=settings.AWS_REGION)
+        kms.create_alias(
+            AliasName=settings.VAULT_KMS_KEY, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"]
+        )
+        call_command("migrate", verbosity=0)
+        call_command("vault_bootstrap", stdout=io.StringIO())
+        out = io.StringIO()
+        call_command(
+            "createapiclient", "bench", "--scopes", "tokenize,detokenize,metadata,ttl,delete", stdout=out
+        )
+        key = out.getvalue().strip().splitlines()[-1]
+
+        from tokens.actors import PERMISSIONS, Actor, RequestContext
+
+        where = (
+            settings.VAULT_TABLE,
+            settings.VAULT_KMS_KEY,
+            settings.AWS_REGION,
+            settings.VAULT_REGION_CODE,
+        )
+        yield Bench(
+            n=n,
+            actor=Actor("api_client", "bench", "bench", frozenset(PERMISSIONS)),
+            ctx=RequestContext(channel="cli"),
+            http=Client(HTTP_AUTHORIZATION=f"Bearer {key}"),
+            seed=Seed(*where),
+            strict_seed=Seed(*where, shared_session=True),
+        )
+
+
+def throughput(b: Bench) -> Section:
+    """Seed per-invocation code, direct vault calls and the JSON API: same emulator, same N."""
+    from tokens import vault
+
+    made: dict[str, list[str]] = {"seed": [], "strict seed": [], "direct": [], "api": []}
+    b.tokens.update(made)
+    tokenize: dict[str, Callable[[int], Any]] = {
+        "seed": lambda i: made["seed"].append(b.seed.tokenize(SEED_DATA)),
+        "strict seed": lambda i: made["strict seed"].append(b.strict_seed.tokenize(SEED_DATA)),
+        "direct": lambda i: made["direct"].append(vault.tokenize(b.actor, b.ctx, SEED_DATA).token_id),
+        "api": lambda i: made["api"].append(b.api("post", "/api/v1/tokens", {"data": SEED_DATA})["tokenId"]),
+    }
+    # i + 1: token 0 of each path was made while warming up.
+    detokenize: dict[str, Callable[[int], Any]] = {
+        "seed": lambda i: b.seed.detokenize(made["seed"][i + 1]),
+        "strict seed": lambda i: b.strict_seed.detokenize(made["strict seed"][i + 1]),
+        "direct": lambda i: vault.detokenize(b.actor, b.ctx, made["direct"][i + 1]),
+        "api": lambda i: b.api("post", "/api/v1/detokenize", {"tokenId": made["api"][i + 1]}),
+    }
+    with quiet_stdout():
+        # One of each first: the figures are for a warm process (modules, clients, key material).
+        for path in tokenize:
+            tokenize[path](-1)
+            detokenize[path](-1)
+        seconds = {"tokenize": per_op_seconds(tokenize, b.n), "detokenize": per_op_seconds(detokenize, b.n)}
+    figures = []
+    for op, t in seconds.items():
+        figures.append(
+            Figure(f"direct vault vs seed per-invocation code, {op}", t["seed"] / t["direct"], target="≥ 6")
+        )
+    for op, t in seconds.items():
+        figures.append(
+            Figure(
+                f"direct vault vs seed with one botocore session per process (stricter), {op}",
+                t["strict seed"] / t["direct"],
+            )
+        )
+    for op, t in seconds.items():
+        figures.append(
+            Figure(f"JSON API vs direct vault, cost per {op}", t["api"] / t["direct"], target="≤ 1.15")
+        )
+    for op, t in seconds.items():
+        for path in made:
+            figures.append(Figure(f"{path} {op}, ms per op on moto", t[path] * 1000, unit="ms"))
+    return figures, []
+
+
+OPERATIONS: dict[str, tuple[int, int]] = {
+    # operation: (DynamoDB calls per op target, KMS target is ≤ 0.001 for all)
+    "tokenize": (1, 0),
+    "detokenize": (2, 0),
+    "metadata": (2, 0),
+    "change expiry": (2, 0),
+    "delete": (2, 0),
+}
+
+
+def _direct_ops(b: Bench) -> dict[str, Callable[[int], Any]]:
+    from tokens import vault
+
+    fresh: list[str] = []
+    with quiet_stdout():
+        for _ in range(b.n):
+            fresh.append(vault.tokenize(b.actor, b.ctx, SEED_DATA).token_id)
+    later = int(time.time()) + 86400
+    return {
+        "tokenize": lambda i: vault.tokenize(b.actor, b.ctx, SEED_DATA),
+        "detokenize": lambda i: vault.detokenize(b.actor, b.ctx, fresh[i]),
+        "metadata": lambda i: vault.metadata(b.actor, b.ctx, fresh[i]),
+        "change expiry": lambda i: vault.change_expiry(b.actor, b.ctx, fresh[i], later + i),
+        "delete": lambda i: vault.delete(b.actor, b.ctx, fresh[i]),
+    }
+
+
+def aws_calls(b: Bench) -> Section:
+    """AWS calls per operation in steady state: each operation N times after a warm process."""
+    from django.conf import settings
+
+    figures: list[Figure] = []
+    breakdown: list[str] = []
+    with quiet_stdout():
+        for op, fn in _direct_ops(b).items():
+            with awscalls.counting() as calls:
+                for i in range(b.n):
+                    fn(i)
+            ddb_target, _ = OPERATIONS[op]
+            figures.append(
+                Figure(
+                    f"DynamoDB calls per {op}",
+                    calls.service("dynamodb") / b.n,
+                    unit="",
+                    target=f"≤ {ddb_target}",
+                )
+            )
+            figures.append(
+                Figure(f"KMS calls per {op}", calls.service("kms") / b.n, unit="", target="≤ 0.001")
+            )
+            breakdown.append(f"| {op} (direct) | {calls.describe(per=b.n)} |")
+        api_token = b.tokens["api"][0]
+        requests = {
+            "tokenize (API)": lambda: b.api("post", "/api/v1/tokens", {"data": SEED_DATA}),
+            "detokenize (API)": lambda: b.api("post", "/api/v1/detokenize", {"tokenId": api_token}),
+        }
+        key_calls = 0
+        for name, fn in requests.items():
+            with awscalls.counting() as calls:
+                for _ in range(b.n):
+                    fn()
+            key_calls += calls.table(settings.VAULT_CLIENTS_TABLE)
+            breakdown.append(f"| {name} | {calls.describe(per=b.n)} |")
+    figures.append(
+        Figure("DynamoDB calls per API request for the API key", key_calls / (2 * b.n), unit="", target="≤ 0")
+    )
+    return figures, ["\n".join(["| operation | AWS calls per operation |", "|---|---|", *breakdown])]
