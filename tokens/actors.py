@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 # What a caller may do with vault data. API client scopes use these names, and
 # operator roles map onto them.
-PERMISSIONS = ("tokenize", "detokenize", "metadata", "ttl", "delete")
+PERMISSIONS = ("tokenize", "detokenize", "metadata", "ttl", "delete", "search")
 
 
 # An actor's id: its kind's prefix and a number or name (user:3, client:7,
