@@ -15,7 +15,7 @@ from tests.multiregion import SIN, SYD
 from tokens import aws, bootstrap, keystore
 from tokens.bootstrap import BootstrapError, add_region
 
-TABLES = ("sensitive-data", "vault-audit", "vault-api-clients", "vault-keys", "vault-index")
+TABLES = ("sensitive-data", "vault-audit", "vault-api-clients", "vault-keys", "vault-index", "vault-idempotency")
 STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
@@ -46,7 +46,7 @@ def mrk(settings: Any) -> dict[str, Any]:
 
 
 def expect_replica_settings(replica: Stubber, ttl: str) -> None:
-    for expiring in ("sensitive-data", "vault-index"):
+    for expiring in ("sensitive-data", "vault-index", "vault-idempotency"):
         replica.add_response(
             "describe_time_to_live",
             {"TimeToLiveDescription": {"TimeToLiveStatus": ttl}},
