@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 # What a caller may do with vault data. API client scopes use these names, and
 # operator roles map onto them.
-PERMISSIONS = ("tokenize", "detokenize", "metadata", "ttl", "delete")
+PERMISSIONS = ("tokenize", "detokenize", "metadata", "ttl", "delete", "search")
 
 
 @dataclass(frozen=True)

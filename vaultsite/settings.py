@@ -233,6 +233,11 @@ if API_KEY_CACHE_SECONDS < 0:
     raise ImproperlyConfigured("API_KEY_CACHE_SECONDS must be 0 or more")
 # Requests per minute one API client may make from one process before 429.
 VAULT_API_RATE_LIMIT = envint("VAULT_API_RATE_LIMIT", 600)
+# Searches per minute one API client (or operator) may make from one process:
+# search answers "is this value in the vault?", so it is kept tight.
+VAULT_SEARCH_RATE_LIMIT = envint("VAULT_SEARCH_RATE_LIMIT", 30)
+# DynamoDB table of fingerprints and aliases (tokens/index.py), a global table on AWS.
+VAULT_INDEX_TABLE = envstr("VAULT_INDEX_TABLE", "vault-index")
 # Seconds one request may spend on all its AWS calls together (timeouts and retries
 # shrink to what is left), then 503. Below API Gateway's 29 s.
 VAULT_REQUEST_BUDGET = envfloat("VAULT_REQUEST_BUDGET", 8.0)
