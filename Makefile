@@ -24,6 +24,11 @@ check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	SECRET_KEY=check API_KEY_PEPPER=check AUDIT_HMAC_KEY=check $(BIN)/mypy tokens vaultsite monitoring
+	# The CloudFormation templates (infra/cfn, regions in .cfnlintrc), offline:
+	# cfn-lint, the roles stack matches infra/iam, and our policy rules.
+	$(BIN)/cfn-lint
+	$(BIN)/python infra/cfn_roles.py --check
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_infra_rules.py
 
 bench: install
 	$(BIN)/python bench/vault_bench.py

@@ -56,6 +56,8 @@ def main() -> None:
         SECURE_COOKIES="0",
         METRICS_SINK=env.get("METRICS_SINK", "db"),
         PYTHONUNBUFFERED="1",
+        # Sign-in links (printed, and emails on the console) point here.
+        VAULT_SITE_URL=f"http://127.0.0.1:{port}",
     )
     children: list[subprocess.Popen[bytes]] = []
 

@@ -16,25 +16,24 @@ from tokens.errors import AuditUnavailable, InvalidInput, PermissionDenied
 from tokens.models import ApiClient, OperatorAccount, RoleRequest
 
 UI = RequestContext(channel="ui")
+WHY = "INC-42: card dispute needs a second reviewer"
 
 
-def test_it_creates_an_operator_with_a_one_time_password(operators: dict[str, Any]) -> None:
-    user, password = admin_ops.create_operator(
-        operators["vault_admin"], UI, "gina", "Gina@Example.org", ["detokenizer"]
+def test_it_creates_an_operator_without_a_password_and_emails_a_sign_in_link(
+    operators: dict[str, Any], mailoutbox: list[Any]
+) -> None:
+    user, invitation = admin_ops.create_operator(
+        operators["vault_admin"], UI, "gina", "Gina@Example.org", ["detokenizer"], reason=WHY
     )
-    assert user.check_password(password)
-    assert len(password) == 23 and password.count("-") == 3
+    assert (invitation.email, invitation.sent, invitation.link) == ("gina@example.org", True, "")
+    assert not user.has_usable_password()
     assert user.email == "gina@example.org"
     assert OperatorAccount.objects.get(user=user).must_change_password
     assert admin_ops.roles_of(user) == []  # detokenizer waits for a second vault admin
     assert RoleRequest.open().filter(target=user, role="detokenizer").exists()
-    assert not user.is_staff
-    created = audit_where(action="operator_create")[-1]
-    assert (created["actor"], created["outcome"]) == ("vault_admin", "success")
-    assert created["detail"] == "gina with roles [], requested [detokenizer]"
-    [asked] = audit_where(action="role_grant_requested")
-    assert asked["detail"] == "detokenizer to gina (new operator); needs a second vault admin"
-    assert password not in str(audit_where())
+    sent_to = [m.to for m in mailoutbox]
+    assert ["gina@example.org"] in sent_to  # the link
+    assert ["everyone@example.org"] in sent_to  # the other vault admin, told of the request
 
 
 def test_it_refuses_someone_who_is_not_a_vault_admin_and_audits_it(operators: dict[str, Any]) -> None:
@@ -58,9 +57,9 @@ def test_an_admin_cannot_grant_a_role_to_themselves(operators: dict[str, Any]) -
 @pytest.mark.parametrize("role", ["detokenizer", "vault_admin"])
 def test_granting_a_sensitive_role_is_audited_with_both_admins(operators: dict[str, Any], role: str) -> None:
     target = operators["auditor"]
-    asked = admin_ops.grant_role(operators["vault_admin"], UI, "auditor", role)
+    asked = admin_ops.grant_role(operators["vault_admin"], UI, "auditor", role, WHY)
     assert asked is not None
-    admin_ops.approve_request(operators["everyone"], UI, asked.pk)
+    admin_ops.approve_request(operators["everyone"], UI, asked.pk, "checked")
     assert role in admin_ops.roles_of(target)
     [record] = audit_where(action="role_grant")
     assert (record["actor"], record["outcome"]) == ("everyone", "success")
@@ -70,9 +69,9 @@ def test_granting_a_sensitive_role_is_audited_with_both_admins(operators: dict[s
 
 
 def test_the_vault_admin_role_brings_and_takes_the_admin_site(operators: dict[str, Any]) -> None:
-    asked = admin_ops.grant_role(operators["vault_admin"], UI, "auditor", "vault_admin")
+    asked = admin_ops.grant_role(operators["vault_admin"], UI, "auditor", "vault_admin", WHY)
     assert asked is not None
-    admin_ops.approve_request(operators["everyone"], UI, asked.pk)
+    admin_ops.approve_request(operators["everyone"], UI, asked.pk, "checked")
     assert get_user_model().objects.get(username="auditor").is_staff
     admin_ops.revoke_role(operators["vault_admin"], UI, "auditor", "vault_admin")
     assert not get_user_model().objects.get(username="auditor").is_staff
@@ -93,9 +92,9 @@ def test_nothing_changes_when_the_audit_log_cannot_be_written(
 ) -> None:
     monkeypatch.setattr(settings, "VAULT_AUDIT_TABLE", "no-such-table")
     with pytest.raises(AuditUnavailable):
-        admin_ops.grant_role(operators["vault_admin"], UI, "auditor", "detokenizer")
+        admin_ops.grant_role(operators["vault_admin"], UI, "auditor", "detokenizer", WHY)
     with pytest.raises(AuditUnavailable):
-        admin_ops.create_operator(operators["vault_admin"], UI, "hank", "", ["detokenizer"])
+        admin_ops.create_operator(operators["vault_admin"], UI, "hank", "hank@example.org", ["detokenizer"])
     with pytest.raises(AuditUnavailable):
         admin_ops.create_client(operators["vault_admin"], UI, "shadow", ["tokenize"])
     assert admin_ops.roles_of(operators["auditor"]) == ["auditor"]
@@ -104,15 +103,20 @@ def test_nothing_changes_when_the_audit_log_cannot_be_written(
     assert not ApiClient.objects.filter(name="shadow").exists()
 
 
-def test_resetting_an_operator_replaces_the_password_and_removes_mfa(operators: dict[str, Any]) -> None:
+def test_resetting_an_operator_removes_password_and_mfa_and_emails_them_a_link(
+    operators: dict[str, Any], mailoutbox: list[Any]
+) -> None:
     target = operators["auditor"]
-    password = admin_ops.reset_operator(operators["vault_admin"], UI, "auditor")
+    invitation = admin_ops.reset_operator(operators["vault_admin"], UI, "auditor")
+    assert invitation is not None and invitation.sent and invitation.link == ""
     target.refresh_from_db()
-    assert target.check_password(password)
+    assert not target.has_usable_password()
     assert OperatorAccount.objects.get(user=target).must_change_password
     assert not Authenticator.objects.filter(user=target).exists()
     [record] = audit_where(action="operator_reset")
     assert record["detail"] == f"auditor (user:{target.pk})"
+    [mail] = mailoutbox
+    assert mail.to == ["auditor@example.org"] and "/accounts/welcome/" in mail.body
 
 
 def test_an_admin_cannot_reset_themselves(operators: dict[str, Any]) -> None:

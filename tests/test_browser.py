@@ -1,5 +1,5 @@
-"""A person's flows in Debian's Chromium: first sign-in (new password, TOTP
-enrolment), tokenize, look up, reveal with a reason, change expiry, read and
+"""A person's flows in Debian's Chromium: first sign-in (sign-in link, own
+password, TOTP enrolment), tokenize, look up, reveal with a reason, change expiry, read and
 verify the audit log, sign out; and the 403 page. Screenshots of every page
 go to test-output/screenshots/."""
 
@@ -86,26 +86,28 @@ def shot(page: Page, name: str) -> None:
 
 
 def new_operator(username: str, roles: list[str]) -> str:
-    _, password = admin_ops.create_operator(None, RequestContext(channel="cli"), username, "", roles)
-    return password
+    """The path of the new operator's sign-in link (the command line is handed it)."""
+    _, invitation = admin_ops.create_operator(None, RequestContext(channel="cli"), username, "", roles)
+    return "/" + invitation.link.split("://", 1)[1].split("/", 1)[1]
 
 
 def test_an_operator_signs_in_enrols_and_works_through_the_vault(page: Page) -> None:
-    one_time = new_operator("olivia", ["tokenizer", "detokenizer", "ttl_manager", "auditor", "vault_admin"])
+    link = new_operator("olivia", ["tokenizer", "detokenizer", "ttl_manager", "auditor", "vault_admin"])
 
-    page.goto("/")
-    expect(page).to_have_url("/accounts/login/?next=/")
+    page.goto(link)
+    expect(page).to_have_url(link.rsplit("/", 2)[0] + "/set-password/")  # the token leaves the address bar
+    expect(page.get_by_role("heading", name="Choose your password")).to_be_visible()
+    shot(page, "02-choose-password-from-link")
+    page.locator("#id_new_password1").fill(NEW_PASSWORD)
+    page.locator("#id_new_password2").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set password").click()
+
+    expect(page).to_have_url("/accounts/login/")
+    expect(page.get_by_text("Password set. Sign in with it")).to_be_visible()
     shot(page, "01-sign-in")
     page.get_by_label("Login").fill("olivia")
-    page.get_by_label("Password").fill(one_time)
+    page.get_by_label("Password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-
-    expect(page).to_have_url("/accounts/password/change/")
-    shot(page, "02-change-one-time-password")
-    page.locator("#id_oldpassword").fill(one_time)
-    page.locator("#id_password1").fill(NEW_PASSWORD)
-    page.locator("#id_password2").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Change Password").click()
 
     expect(page).to_have_url("/accounts/2fa/totp/activate/")
     shot(page, "03-enrol-authenticator")
@@ -182,7 +184,7 @@ def test_an_operator_signs_in_enrols_and_works_through_the_vault(page: Page) -> 
         "detokenize",
         "change_expiry",
         "mfa_added",
-        "password_change",
+        "password_set",
         "sign_in",
     ):
         expect(table.get_by_role("cell", name=action, exact=True).first).to_be_visible()
@@ -224,12 +226,15 @@ def test_an_operator_signs_in_enrols_and_works_through_the_vault(page: Page) -> 
 
 
 def test_an_operator_without_the_role_gets_the_403_page(page: Page) -> None:
-    password = new_operator("tom", ["tokenizer"])
+    new_operator("tom", ["tokenizer"])
     from django.contrib.auth import get_user_model
 
     from tokens.models import OperatorAccount
 
     user = get_user_model().objects.get(username="tom")
+    password = NEW_PASSWORD
+    user.set_password(password)
+    user.save()
     OperatorAccount.objects.filter(user=user).update(must_change_password=False)
     from allauth.mfa.totp.internal.auth import TOTP
 
@@ -253,3 +258,66 @@ def test_an_operator_without_the_role_gets_the_403_page(page: Page) -> None:
     [refused] = audit_where(action="page_forbidden", actor="tom")
     assert refused["detail"] == "GET pages:reveal"
     assert os.path.exists(SHOTS / "21-forbidden.png")
+
+
+def ready_operator(username: str, roles: list[str]) -> None:
+    """An operator past first sign-in: own password, TOTP enrolled."""
+    from allauth.mfa.totp.internal.auth import TOTP
+    from django.contrib.auth import get_user_model
+
+    from tests.conftest import TOTP_SECRET
+    from tokens.models import OperatorAccount
+
+    new_operator(username, roles)
+    user = get_user_model().objects.get(username=username)
+    user.email = f"{username}@example.org"
+    user.set_password(NEW_PASSWORD)
+    user.save()
+    OperatorAccount.objects.filter(user=user).update(must_change_password=False)
+    TOTP.activate(user, TOTP_SECRET)
+
+
+def sign_in(page: Page, username: str) -> None:
+    page.goto("/accounts/login/")
+    page.get_by_label("Login").fill(username)
+    page.get_by_label("Password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_label("Code").fill(totp_code())
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.get_by_role("heading", name=f"Hello, {username}")).to_be_visible()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_time_boxed_grant_is_asked_for_with_a_reason_and_approved_with_a_comment(
+    page: Page, browser: Browser, live_server: Any, width: int
+) -> None:
+    from django.core import mail
+
+    for name, held in (("ann", ["vault_admin"]), ("ben", ["vault_admin"]), ("cat", ["auditor"])):
+        ready_operator(name, held)
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, "ann")
+    page.goto("/operators")
+    row = page.locator("tr", has=page.get_by_text("cat@example.org"))
+    row.get_by_label("Grant", exact=True).select_option("detokenizer")
+    row.get_by_label("for hours").fill("4")
+    row.get_by_label("grant reason").fill("INC-7: chargeback review needs card checks")
+    row.get_by_role("button", name="Grant").click()
+    expect(
+        page.get_by_text("Asked for detokenizer for cat; another vault admin must approve it")
+    ).to_be_visible()
+    shot(page, f"23-request-asked-{width}")
+    assert [m.to for m in mail.outbox] == [["ben@example.org"]]
+
+    second = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 900})
+    ben = second.new_page()
+    sign_in(ben, "ben")
+    expect(ben.get_by_text("ann asks to grant")).to_be_visible()
+    shot(ben, f"24-dashboard-pending-{width}")
+    ben.get_by_role("link", name="Decide on the Operators page").click()
+    ben.get_by_label("Comment").fill("incident open, checked with ann")
+    ben.get_by_role("button", name="Approve").click()
+    expect(ben.get_by_text("Approved: granted detokenizer to cat for 4 hours.")).to_be_visible()
+    expect(ben.get_by_text("until", exact=False).first).to_be_visible()
+    shot(ben, f"25-operators-time-boxed-{width}")
+    second.close()

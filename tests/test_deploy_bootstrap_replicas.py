@@ -15,7 +15,7 @@ from tests.multiregion import SIN, SYD
 from tokens import aws, bootstrap, keystore
 from tokens.bootstrap import BootstrapError, add_region
 
-TABLES = ("sensitive-data", "vault-audit", "vault-api-clients", "vault-keys")
+TABLES = ("sensitive-data", "vault-audit", "vault-api-clients", "vault-keys", "vault-index")
 STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
@@ -46,21 +46,22 @@ def mrk(settings: Any) -> dict[str, Any]:
 
 
 def expect_replica_settings(replica: Stubber, ttl: str) -> None:
-    replica.add_response(
-        "describe_time_to_live",
-        {"TimeToLiveDescription": {"TimeToLiveStatus": ttl}},
-        {"TableName": "sensitive-data"},
-    )
-    if ttl == "DISABLED":
+    for expiring in ("sensitive-data", "vault-index"):
         replica.add_response(
-            "update_time_to_live",
-            {},
-            {
-                "TableName": "sensitive-data",
-                "TimeToLiveSpecification": {"Enabled": True, "AttributeName": "TTL"},
-            },
+            "describe_time_to_live",
+            {"TimeToLiveDescription": {"TimeToLiveStatus": ttl}},
+            {"TableName": expiring},
         )
-    for name in ("sensitive-data", "vault-audit", "vault-keys"):
+        if ttl == "DISABLED":
+            replica.add_response(
+                "update_time_to_live",
+                {},
+                {
+                    "TableName": expiring,
+                    "TimeToLiveSpecification": {"Enabled": True, "AttributeName": "TTL"},
+                },
+            )
+    for name in ("sensitive-data", "vault-audit", "vault-keys", "vault-index"):
         replica.add_response(
             "update_continuous_backups",
             {"ContinuousBackupsDescription": {"ContinuousBackupsStatus": "ENABLED"}},

@@ -63,6 +63,7 @@ AUDIT = f"arn:aws:dynamodb:{R}:{A}:table/vault-audit"
 AUDIT_INDEX = f"{AUDIT}/index/by_day"
 CLIENTS = f"arn:aws:dynamodb:{R}:{A}:table/vault-api-clients"
 KEYS = f"arn:aws:dynamodb:{R}:{A}:table/vault-keys"
+INDEX = f"arn:aws:dynamodb:{R}:{A}:table/vault-index"
 KEY = f"arn:aws:kms:{R}:{A}:key/{K}"
 ALARM = f"arn:aws:cloudwatch:{R}:{A}:alarm:token-vault-SYD-detokenize-{{}}-anomaly"
 METRICS_READ = ("cloudwatch:GetMetricData", "*")
@@ -87,8 +88,19 @@ EXPECTED = {
         ("dynamodb:GetItem", KEYS),
         ("dynamodb:Query", KEYS),
         ("kms:Decrypt", KEY),  # of key-store items only: see the test below
+        ("dynamodb:PutItem", INDEX),  # fingerprints and aliases, in the item's transaction
+        ("dynamodb:GetItem", INDEX),  # deduplication
+        ("dynamodb:Query", INDEX),
     },
-    "reader": EVERY_ROLE | {("dynamodb:GetItem", TABLE), ("kms:Decrypt", KEY), ("dynamodb:GetItem", KEYS)},
+    "reader": EVERY_ROLE
+    | {
+        ("dynamodb:GetItem", TABLE),
+        ("kms:Decrypt", KEY),
+        ("dynamodb:GetItem", KEYS),
+        ("dynamodb:Query", KEYS),  # the fingerprint key's newest version, for search
+        ("dynamodb:GetItem", INDEX),  # an alias
+        ("dynamodb:Query", INDEX),  # search
+    },
     "operator": EVERY_ROLE
     | {
         ("dynamodb:GetItem", TABLE),
@@ -98,6 +110,10 @@ EXPECTED = {
         ("dynamodb:GetItem", KEYS),
         ("dynamodb:Query", KEYS),
         ("dynamodb:PutItem", KEYS),
+        ("dynamodb:PutItem", INDEX),
+        ("dynamodb:GetItem", INDEX),
+        ("dynamodb:Query", INDEX),
+        ("dynamodb:DeleteItem", INDEX),
         ("kms:Decrypt", KEY),
         ("kms:GenerateDataKey", KEY),
         ("dynamodb:Query", AUDIT),
@@ -156,7 +172,10 @@ def test_a_writer_cannot_read_and_a_reader_cannot_write() -> None:
     writer, reader = grants(render("writer", R, A, K)), grants(render("reader", R, A, K))
     assert ("dynamodb:GetItem", TABLE) not in writer
     assert ("dynamodb:PutItem", TABLE) not in reader and ("kms:GenerateDataKey", KEY) not in reader
-    assert not {pair for pair in reader if pair[1] == KEYS} - {("dynamodb:GetItem", KEYS)}
+    assert not {pair for pair in reader if pair[1] == KEYS} - {
+        ("dynamodb:GetItem", KEYS),
+        ("dynamodb:Query", KEYS),
+    }
 
 
 def test_a_writer_may_decrypt_only_key_store_items() -> None:

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from zappa.handler import LambdaHandler
 
 from tests.conftest import MARKER, make_api
 from tests.lambda_events import apigw_v1, apigw_v2, load_stage, response_json
-from vaultsite.lambda_handler import lambda_handler
+from vaultsite.lambda_handler import lambda_handler, zappa_branches
 
 
 @pytest.fixture
@@ -157,16 +158,55 @@ SCHEDULE_ARN = "arn:aws:events:ap-southeast-2:111122223333:rule/token-vault-syd-
         {"triggerSource": "PreSignUp_SignUp"},
         {"type": "TOKEN", "methodArn": "x"},
         {"somethingElse": 1},
+        {"manage": "migrate", "httpMethod": "GET"},
+        {"manage": "migrate", "version": "2.0"},
+        {"manage": "migrate", "httpMethod": "", "requestContext": {}},
+        {
+            "detail-type": "Scheduled Event",
+            "resources": [SCHEDULE_ARN + "keep_warm_callback"],
+            "httpMethod": "GET",
+        },
+        {"httpMethod": "GET", "requestContext": {"eventType": "CONNECT"}},
+        {"tokenId": "TKN-SYD-x", "httpMethod": "GET"},
     ],
     ids=[
         "raw_command", "command", "manage-shell", "manage-dbshell", "manage-list", "s3", "sns",
         "schedule-other-function", "schedule-bad", "http-with-manage", "stage-variables", "awslogs",
-        "lex", "cognito", "authorizer", "unknown",
+        "lex", "cognito", "authorizer", "unknown", "manage-with-http-method", "manage-with-version",
+        "manage-with-empty-http-method", "schedule-with-http-method", "http-websocket",
+        "direct-with-http-method",
     ],
 )  # fmt: skip
 def test_events_that_would_run_code_are_refused(event: dict[str, Any], tmp_path: Path, settings: Any) -> None:
     with load_stage("syd_operator", tmp_path, settings) as operator:
         assert lambda_handler(event, operator.context()) == REFUSED
+
+
+def test_an_allowed_command_that_zappa_would_serve_as_http_is_refused_and_never_reaches_django(
+    tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Zappa tries httpMethod before manage: this event would be served as an
+    # HTTP request without API Gateway's request context.
+    served: list[Any] = []
+    monkeypatch.setattr(LambdaHandler, "handler", lambda self, event, context: served.append(event))
+    with load_stage("syd_operator", tmp_path, settings) as operator:
+        event = {"manage": "migrate", "httpMethod": "GET", "path": "/api/v1/tokens", "headers": {}}
+        assert lambda_handler(event, operator.context()) == REFUSED
+    assert served == []
+
+
+def test_zappa_branches_follow_zappas_own_order() -> None:
+    # The order of LambdaHandler.handler() in Zappa 0.63 (zappa/handler.py).
+    event = {
+        "version": "2.0", "httpMethod": "GET", "requestContext": {"eventType": "MESSAGE"},
+        "detail-type": "Scheduled Event", "command": "x", "raw_command": "x", "manage": "x",
+        "Records": [1], "bot": {"x": 1}, "type": "TOKEN", "triggerSource": "x", "awslogs": {"x": 1},
+    }  # fmt: skip
+    assert zappa_branches(event) == [
+        "http_v2", "http_v1", "websocket", "schedule", "command", "raw_command", "manage",
+        "records", "bot", "authorizer", "cognito", "awslogs",
+    ]  # fmt: skip
+    assert zappa_branches({"manage": "", "httpMethod": None, "version": "1.0"}) == []
 
 
 def test_manage_commands_are_refused_on_request_path_functions(tmp_path: Path, settings: Any) -> None:

@@ -1,4 +1,5 @@
-"""`manage.py local_accounts` (make run): an API key and an all-roles operator, fresh each run."""
+"""`manage.py local_accounts` (make run): an API key and an all-roles operator with a
+sign-in link, fresh each run."""
 
 from __future__ import annotations
 
@@ -30,29 +31,35 @@ def run() -> str:
     return out.getvalue()
 
 
-def password_in(output: str) -> str:
-    found = re.search(r"password: (\S+)", output)
-    assert found
+def link_in(output: str) -> str:
+    found = re.search(r"(http://\S+/accounts/welcome/\S+/)", output)
+    assert found, output
     return found.group(1)
 
 
-def test_it_creates_an_operator_with_every_role_and_a_one_time_password(
-    db: Any, local_emulator: None
-) -> None:
+def test_it_creates_an_operator_with_every_role_and_a_sign_in_link(db: Any, local_emulator: None) -> None:
+    from tests.test_createoperator import choose_password
+
     output = run()
-    assert "username: operator" in output
+    assert "sign in as operator" in output
     user = get_user_model().objects.get(username="operator")
-    assert user.check_password(password_in(output))
     assert admin_ops.roles_of(user) == sorted(roles.ROLES)
     assert OperatorAccount.objects.get(user=user).must_change_password
+    choose_password(link_in(output), "a-long-fresh-passphrase-7")
+    user.refresh_from_db()
+    assert user.check_password("a-long-fresh-passphrase-7")
 
 
-def test_it_resets_the_operator_with_a_new_password_each_run(db: Any, local_emulator: None) -> None:
-    first = password_in(run())
-    second = password_in(run())
+def test_it_resets_the_operator_with_a_new_link_each_run(db: Any, local_emulator: None) -> None:
+    from tests.test_createoperator import choose_password
+
+    first = link_in(run())
+    second = link_in(run())
     assert first != second
+    assert b"This link does not work" in choose_password(first, "a-long-fresh-passphrase-7").content
+    choose_password(second, "a-long-fresh-passphrase-7")
     user = get_user_model().objects.get(username="operator")
-    assert user.check_password(second) and not user.check_password(first)
+    assert user.check_password("a-long-fresh-passphrase-7")
 
 
 def test_it_refuses_to_run_outside_a_local_emulator(db: Any) -> None:

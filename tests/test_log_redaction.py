@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tokens.redaction import redact
@@ -22,6 +24,23 @@ TOKEN = "TKN-SYD-4b30f90b-d478-4e4d-8b8d-96e34522f553"
         ("Not Found: /api/v1/detokenize/4111111111111111", "Not Found: /api/v1/detokenize/(redacted number)"),
         ("card 4111 1111 1111 1111 seen", "card (redacted number) seen"),
         ("ttl 1749865423 and count 12", "ttl 1749865423 and count 12"),
+        ('"GET /no/4111.1111.1111.1111 HTTP/1.1" 404 179', '"GET /no/(redacted number) HTTP/1.1" 404 179'),
+        ("Not Found: /no/4111.1111.1111.1111", "Not Found: /no/(redacted number)"),
+        ("Not Found: /no/4111%201111%201111%201111", "Not Found: /no/(redacted number)"),
+        ("Not Found: /no/4111%2E1111%2e1111%2E1111", "Not Found: /no/(redacted number)"),
+        ("Not Found: /no/4111_1111/1111+1111", "Not Found: /no/(redacted number)"),
+        ("Not Found: /no/4111 - 1111 - 1111 - 1111", "Not Found: /no/(redacted number)"),
+        ("Not Found: /no/x4111111111111111y", "Not Found: /no/x(redacted number)y"),
+        ("Not Found: /no/41111111111111112026", "Not Found: /no/(redacted number)"),
+        (
+            "integrity failure: detokenize of TKN-SYD-2b7acb04-9ff5-4123-8456-789012345daf refused",
+            "integrity failure: detokenize of TKN-SYD-2b7acb04-9ff5-4123-8456-789012345daf refused",
+        ),
+        (
+            "request 0b2a6f7e-1234-4567-8901-234567890abc 4111.1111.1111.1111",
+            "request 0b2a6f7e-1234-4567-8901-234567890abc (redacted number)",
+        ),
+        ("41111111-1111-1111-1111-111111111111", "(redacted number)"),
     ],
 )
 def test_it_redacts_what_callers_typed(line: str, expected: str) -> None:
@@ -33,3 +52,15 @@ def test_zappa_request_lines_are_not_logged_at_info() -> None:
 
     assert not logging.getLogger("zappa.wsgi").isEnabledFor(logging.INFO)
     assert not logging.getLogger("zappa.handler").isEnabledFor(logging.INFO)
+
+
+@pytest.mark.parametrize("path", ["/no/4111.1111.1111.1111", "/no/4111%201111%201111%201111"])
+def test_a_card_number_in_an_unknown_path_stays_out_of_the_not_found_line(
+    path: str, client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    assert client.get(path).status_code == 404
+    assert "Not Found" in caplog.text
+    assert "1111" not in caplog.text

@@ -94,3 +94,22 @@ def test_the_admin_cannot_change_clients_people_or_roles(clean_cache: None) -> N
     assert client.get("/admin/auth/user/add/").status_code == 403
     assert client.post(f"/admin/auth/user/{user.pk}/change/", {"groups": []}).status_code == 403
     assert client.get("/admin/auth/group/add/").status_code == 403
+
+
+def test_the_admins_password_form_changes_nothing_and_sends_to_the_audited_one(clean_cache: None) -> None:
+    user = make_operator("erin", ("vault_admin",))
+    client = fresh_client(user)
+    new = "a-brand-new-passphrase-42"
+    form = {"old_password": "correct-horse-battery-9", "new_password1": new, "new_password2": new}
+    response = client.post("/admin/password_change/", form)
+    assert response.status_code == 302 and response["Location"] == "/accounts/password/change/"
+    assert client.get("/admin/password_change/done/")["Location"] == "/accounts/password/change/"
+    user.refresh_from_db()
+    assert user.check_password("correct-horse-battery-9") and not user.check_password(new)
+    response = client.post(
+        "/accounts/password/change/",
+        {"oldpassword": "correct-horse-battery-9", "password1": new, "password2": new},
+    )
+    assert response.status_code == 302
+    [record] = audit_where(action="password_change")
+    assert (record["actor"], record["outcome"]) == ("erin", "success")

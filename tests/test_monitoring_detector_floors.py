@@ -1,4 +1,7 @@
-"""The floors the detector must hold on the labelled synthetic series (see docs/monitoring.md)."""
+"""The floors the detector must hold on the labelled series (see docs/monitoring.md):
+on the tuning set every required attack window found and at most 0.3 false
+alarms a day on every series; for both sets, the figures in the docs are
+today's (the held-out set misses the target in places, and the docs say where)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from types import ModuleType
 
 import pytest
 
-from tests import monitoring_series as ms
+from tests import labelled_traffic as lt
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,43 +33,36 @@ bench = _bench()
 
 
 @pytest.fixture(scope="module")
-def measured() -> dict[str, tuple[ms.Labelled, ms.Score]]:
+def measured() -> dict[str, list[lt.Score]]:
     """Every series through the detect_anomalies CSV path, once for the whole module."""
-    out = {}
-    for series in ms.all_series():
-        out[series.name] = (series, ms.score(series, bench.flags(series)))
-    return out
+    return {"tuning": bench.measure(lt.tuning()), "held-out": bench.measure(lt.held_out())}
 
 
-@pytest.mark.parametrize("name", ["read-loop", "enumeration"])
-def test_every_burst_is_found_in_the_minute_it_happens(
-    measured: dict[str, tuple[ms.Labelled, ms.Score]], name: str
+def test_every_required_attack_window_is_found(measured: dict[str, list[lt.Score]]) -> None:
+    missed = [(s.name, s.required - s.found) for s in measured["tuning"] if s.found < s.required]
+    assert missed == []
+
+
+def test_no_series_raises_more_than_three_false_alarms_in_ten_days(
+    measured: dict[str, list[lt.Score]],
 ) -> None:
-    _, score = measured[name]
-    assert score.events == 8
-    assert score.found == score.events
-    assert score.delays == [0] * score.events
+    noisy = [(s.name, round(s.per_day, 2)) for s in measured["tuning"] if s.per_day > bench.TARGET]
+    assert noisy == []
 
 
-@pytest.mark.parametrize(
-    "name", ["baseline", "read-loop", "enumeration", "slow-ramp", "level-shift", "quiet-holiday"]
-)
-def test_normal_traffic_raises_at_most_one_false_alarm_a_day(
-    measured: dict[str, tuple[ms.Labelled, ms.Score]], name: str
-) -> None:
-    _, score = measured[name]
-    assert score.false_alarms_per_day <= 1.0
-
-
-def test_a_level_shift_is_caught_at_once(measured: dict[str, tuple[ms.Labelled, ms.Score]]) -> None:
-    _, score = measured["level-shift"]
-    assert score.found == 1 and score.delays == [0]
+def test_the_sets_cover_every_kind_length_and_volume() -> None:
+    specs = [*lt.TUNING_SPECS, *lt.HELD_OUT_SPECS]
+    assert len(specs) >= 20
+    assert {s.kind for s in specs} == {"flat", "daily", "office", "holiday", "growth", "failures"}
+    assert {s.days for s in specs} == {7, 21}
+    assert min(s.peak for s in specs if s.metric == "successes") <= 3
+    assert max(s.peak for s in specs) >= 300
+    assert not {s.seed for s in lt.TUNING_SPECS} & {s.seed for s in lt.HELD_OUT_SPECS}
 
 
 def test_the_figures_in_the_docs_are_what_the_detector_gives_today(
-    measured: dict[str, tuple[ms.Labelled, ms.Score]],
+    measured: dict[str, list[lt.Score]],
 ) -> None:
-    series = [measured[name][0] for name in measured]
-    table = bench.main_table(series, [measured[name][1] for name in measured])
     doc = (ROOT / "docs" / "monitoring.md").read_text(encoding="utf-8")
-    assert table in doc, "re-run: python bench/monitoring_bench.py --write"
+    for part in ("tuning", "held-out"):
+        assert bench.kind_table(measured[part]) in doc, "re-run: python bench/monitoring_bench.py --write"

@@ -13,7 +13,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from tests.conftest import MARKER, audit_where, raw_item
-from tokens import crypto, key_rotation, keystore, storage, vault
+from tokens import crypto, dynamo, key_rotation, keystore, storage, vault
 from tokens.actors import Actor, RequestContext
 from tokens.admin_ops import COMMAND_LINE
 from tokens.errors import InvalidInput
@@ -136,8 +136,9 @@ def test_rekey_leaves_an_item_that_changed_meanwhile(monkeypatch: pytest.MonkeyP
     assert int(raw_item(token)["TTL"]["N"]) == later  # the other caller's change stands
     assert vault.detokenize(SERVICE, ctx(), token).expires_at == later
     failed = [r for r in audit_where(action="rekey") if r["token_id"] == token]
-    assert [r["outcome"] for r in failed] == ["success", "error"]
-    assert failed[1]["detail"].startswith("after audit: changed")
+    # The new item and its record go in one transaction: nothing of the rekey landed.
+    assert [r["outcome"] for r in failed] == ["error"]
+    assert failed[0]["detail"].startswith("changed")
 
 
 def test_a_rekey_stopped_midway_leaves_every_item_readable_and_a_rerun_finishes(
@@ -145,17 +146,17 @@ def test_a_rekey_stopped_midway_leaves_every_item_readable_and_a_rerun_finishes(
 ) -> None:
     values = {tokenize(f"value-{n}"): f"value-{n}" for n in range(5)}
     call_command("rotate_keys", stdout=StringIO())
-    real_replace = storage.replace
-    writes: list[str] = []
+    real_write = dynamo.transact_write
+    writes: list[Any] = []
 
-    def interrupted(item: dict[str, Any], previous: dict[str, Any]) -> None:
+    def interrupted(items: Any) -> None:
         if len(writes) == 2:
             raise KeyboardInterrupt
-        writes.append(item["tokenId"]["S"])
-        real_replace(item, previous)
+        writes.append(items)
+        real_write(items)
 
     with monkeypatch.context() as patch:
-        patch.setattr(storage, "replace", interrupted)
+        patch.setattr(dynamo, "transact_write", interrupted)
         with pytest.raises(CommandError, match=r"interrupted .* Every item is still readable; carry on with"):
             rekey()
     assert {token: reveal(token)["pan"] for token in values} == values

@@ -187,3 +187,42 @@ def test_a_superuser_holds_no_role_even_if_signed_in_by_other_means(clean_cache:
     user.save()
     assert actor_for(user).permissions == frozenset()
     assert not holds(user, "tokens.detokenize") and not holds(user, "tokens.manage_operators")
+
+
+def _answer(response: Any) -> tuple[int, str]:
+    """What a sign-in attempt tells the caller, less the per-response CSRF token."""
+    import re
+
+    body = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
+    return response.status_code, body
+
+
+def test_a_deactivated_account_gets_the_answer_of_a_wrong_password_even_with_the_right_one(
+    clean_cache: None,
+) -> None:
+    from tokens import admin_ops
+    from tokens.actors import RequestContext
+
+    make_operator("alice", ("auditor",))
+    admin_ops.deactivate_operator(None, RequestContext(channel="cli"), "alice")
+    right, wrong = Client(), Client()
+    right_answer = sign_in(right, "alice")
+    wrong_answer = sign_in(wrong, "alice", "not-the-password")
+    assert _answer(right_answer) == _answer(wrong_answer)
+    assert right_answer.status_code == 200 and b"not correct" in right_answer.content
+    assert right.get("/").status_code == 302
+    records = audit_where(action="sign_in_failed")
+    assert [r["detail"] for r in records] == ["deactivated account", "deactivated account"]
+
+
+def test_a_deactivated_account_with_the_right_password_counts_against_the_rate_limit(
+    clean_cache: None,
+) -> None:
+    from tokens import admin_ops
+    from tokens.actors import RequestContext
+
+    make_operator("alice", ("auditor",))
+    admin_ops.deactivate_operator(None, RequestContext(channel="cli"), "alice")
+    for _ in range(5):
+        sign_in(Client(), "alice")
+    assert b"Too many failed login attempts" in sign_in(Client(), "alice").content

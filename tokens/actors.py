@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -11,7 +12,17 @@ if TYPE_CHECKING:
 
 # What a caller may do with vault data. API client scopes use these names, and
 # operator roles map onto them.
-PERMISSIONS = ("tokenize", "detokenize", "metadata", "ttl", "delete")
+PERMISSIONS = ("tokenize", "detokenize", "metadata", "ttl", "delete", "search")
+
+
+# An actor's id: its kind's prefix and a number or name (user:3, client:7,
+# lambda:fn, system:cli). Names never have this shape (see admin_ops), so a
+# name cannot pose as someone else's id.
+ACTOR_ID = re.compile(r"^(user|client|lambda|system):[A-Za-z0-9_.-]+$")
+
+
+def is_actor_id(value: str) -> bool:
+    return ACTOR_ID.match(value) is not None
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,15 @@ the audit record, then commits. Pages, commands and the Django admin call these.
 shell on the vault's host is trusted as much as its settings are).
 
 Dual control: when an operator grants a sensitive role (roles.Role.sensitive)
-or resets someone who holds one, a pending RoleRequest is made instead; a
-second vault admin, neither the requester nor the target, approves it within
+or resets someone who holds one (or lost one within RECENTLY_SENSITIVE), a
+pending RoleRequest with the requester's written reason is made instead, and
+the other vault admins are told (tokens.notices); a second vault admin, neither
+the requester nor the target, approves or rejects it with a comment within
 RoleRequest.REQUEST_TTL. The command line stays the break-glass path.
+
+Nobody is handed a password: a new or reset operator gets a sign-in link by
+email (tokens.signin_links) and chooses their own. A grant may be time-boxed
+(TimedRole): it lapses by itself (lapse_roles), audited.
 Order, as in tokens.vault: check, validate, audit, commit. If the audit record
 cannot be written, nothing changes.
 """
@@ -15,10 +21,11 @@ cannot be written, nothing changes.
 from __future__ import annotations
 
 import logging
-import secrets
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from allauth.account.models import EmailAddress
@@ -28,23 +35,37 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from tokens import audit, roles, validation
+from tokens import audit, notices, roles, signin_links, validation
 from tokens.actors import PERMISSIONS, Actor, RequestContext
 from tokens.errors import AuditUnavailable, InvalidInput, PermissionDenied, VaultError
-from tokens.models import ApiClient, OperatorAccount, RoleRequest
+from tokens.models import ApiClient, OperatorAccount, RoleRequest, TimedRole
 from tokens.operators import actor_for, holds
 
 log = logging.getLogger(__name__)
 COMMAND_LINE = Actor(kind="system", id="cli", name="(command line)")
-# One-time passwords: no look-alike characters, grouped for reading aloud.
-OTP_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+TIME_BOX = Actor(kind="system", id="system:time-box", name="(time box ended)")
+# A reset this soon after losing a sensitive role still takes two vault admins.
+RECENTLY_SENSITIVE = timedelta(days=7)
+# What a request's reason and a decision's comment must hold, in characters.
+REASON_MIN = 10
+COMMENT_MIN = 3
+TEXT_MAX = 500
+# API client names: no colon or space, so a name never looks like an actor id.
+CLIENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 SENSITIVE = frozenset(name for name, role in roles.ROLES.items() if role.sensitive)
 
 
-def one_time_password() -> str:
-    return "-".join("".join(secrets.choice(OTP_ALPHABET) for _ in range(5)) for _ in range(4))
+@dataclass(frozen=True)
+class Invitation:
+    """Where a sign-in link went. `link` is set only for the command line, and
+    only when there was no email address to send it to (or sending failed)."""
+
+    email: str
+    sent: bool
+    link: str = field(default="", repr=False)
 
 
 @dataclass
@@ -110,10 +131,46 @@ def roles_of(user: Any) -> list[str]:
     return sorted(user.groups.filter(name__in=list(roles.ROLES)).values_list("name", flat=True))
 
 
+def _text(value: str, name: str, least: int) -> str:
+    value = " ".join(value.split())
+    if len(value) < least:
+        raise InvalidInput(f"{name}: write at least {least} characters")
+    if len(value) > TEXT_MAX:
+        raise InvalidInput(f"{name}: at most {TEXT_MAX} characters")
+    return value
+
+
+def _hours(hours: int | None, role: str) -> int | None:
+    if hours is None:
+        return None
+    if role == roles.STAFF_ROLE:
+        raise InvalidInput(f"hours: {role} is granted without a time limit")
+    if not 1 <= hours <= RoleRequest.MAX_HOURS:
+        raise InvalidInput(f"hours: a whole number from 1 to {RoleRequest.MAX_HOURS}")
+    return hours
+
+
+def _for_hours(hours: int | None) -> str:
+    return f" for {hours} hours" if hours else ""
+
+
+def _deliver(by: Any, user: Any, why: str) -> Invitation:
+    """Email the operator a fresh sign-in link (after the change is committed)."""
+    link = signin_links.link_for(user)
+    sent = bool(user.email) and signin_links.send(user, link, why)
+    return Invitation(user.email, sent, link if by is None and not sent else "")
+
+
 def create_operator(
-    by: Any, ctx: RequestContext, username: str, email: str = "", role_names: Iterable[str] = ()
-) -> tuple[Any, str]:
-    """A new operator holding `role_names`; returns (user, one-time password)."""
+    by: Any,
+    ctx: RequestContext,
+    username: str,
+    email: str = "",
+    role_names: Iterable[str] = (),
+    reason: str = "",
+) -> tuple[Any, Invitation]:
+    """A new operator holding `role_names`, with no password: they choose one
+    through the sign-in link emailed to them."""
     wanted = list(dict.fromkeys(role_names))
     with _admin_op("operator_create", by, ctx) as op:
         User = get_user_model()
@@ -127,6 +184,8 @@ def create_operator(
             raise InvalidInput("operator: a username of letters, digits and @.+-_, and a valid email or none")
         if not username:
             raise InvalidInput("operator: a username is required")
+        if by is not None and not email:
+            raise InvalidInput("email: required, it is where the operator's sign-in link goes")
         if User.objects.filter(username__iexact=username).exists():
             raise InvalidInput("operator: that username is taken")
         if email and (
@@ -140,10 +199,10 @@ def create_operator(
         # An operator's sensitive roles wait for a second vault admin.
         asked = [r for r in wanted if by is not None and r in SENSITIVE]
         now = [r for r in wanted if r not in asked]
+        signin_links.require_site_url()
         op.detail = f"{username} with roles [{','.join(now)}]" + (
             f", requested [{','.join(asked)}]" if asked else ""
         )
-        password = one_time_password()
         op.audit()
         for role in now:
             audit.record(
@@ -154,50 +213,93 @@ def create_operator(
                 "role_grant_requested", "success", op.actor, ctx,
                 detail=f"{role} to {username} (new operator); needs a second vault admin",
             )  # fmt: skip
+        requests = []
         with transaction.atomic():
-            user = User.objects.create_user(username=username, email=email, password=password)
+            user = User.objects.create_user(username=username, email=email, password=None)
             OperatorAccount.objects.create(user=user, must_change_password=True, created_by=op.actor.name)
             if email:
                 # The admin vouches for the address; it only serves as a sign-in name.
                 EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
             _set_roles(user, add=now)
             for role in asked:
-                RoleRequest.objects.create(kind=RoleRequest.GRANT, target=user, role=role, requested_by=by)
-        return user, password
+                requests.append(
+                    RoleRequest.objects.create(
+                        kind=RoleRequest.GRANT,
+                        target=user,
+                        role=role,
+                        requested_by=by,
+                        reason=f"new operator, created by {by.get_username()}",
+                    )  # fmt: skip
+                )
+        for request in requests:
+            notices.request_made(request)
+        return user, _deliver(by, user, "A vault admin created your token vault account.")
 
 
-def reset_operator(by: Any, ctx: RequestContext, username: str) -> str | None:
-    """A new one-time password, and the operator's authenticators removed so
-    they enrol afresh (a lost phone). Returns the password. A deactivated
-    operator stays deactivated: a reset is no way back in.
+def recently_sensitive(user: Any) -> bool:
+    """Holds a sensitive role, or lost one within RECENTLY_SENSITIVE."""
+    if SENSITIVE & set(roles_of(user)):
+        return True
+    ended = OperatorAccount.objects.filter(user=user).values_list("sensitive_role_ended", flat=True).first()
+    return ended is not None and ended > timezone.now() - RECENTLY_SENSITIVE
 
-    An operator resetting someone who holds a sensitive role only asks: a
-    pending request is made and None returned; the password goes to the
-    vault admin who approves it (approve_request)."""
+
+def reset_operator(by: Any, ctx: RequestContext, username: str, reason: str = "") -> Invitation | None:
+    """No password, no authenticators, pending requests cancelled, and a new
+    sign-in link emailed to the operator (a lost phone). A deactivated operator
+    stays deactivated: a reset is no way back in.
+
+    An operator resetting someone who holds a sensitive role, or lost one
+    lately, only asks (with a reason): a pending request is made and None
+    returned; the link goes out when a second vault admin approves."""
     with _admin_op("operator_reset", by, ctx) as op:
         user = _operator(username)
         if by is not None and by.pk == user.pk:
             raise PermissionDenied("You cannot reset your own account; ask another vault admin.")
         op.detail = _describe(user)
-        if by is not None and SENSITIVE & set(roles_of(user)):
+        if by is not None and not user.email:
+            raise InvalidInput(
+                "operator: no email address for the sign-in link; reset them from the command line"
+            )
+        if by is not None and recently_sensitive(user):
+            reason = _text(reason, "reason", REASON_MIN)
             _refuse_duplicate(user, RoleRequest.RESET, "")
             op.name = "operator_reset_requested"
             op.detail += "; needs a second vault admin"
+            op.ctx = replace(ctx, reason=reason)
             op.audit()
-            RoleRequest.objects.create(kind=RoleRequest.RESET, target=user, requested_by=by)
+            request = RoleRequest.objects.create(
+                kind=RoleRequest.RESET, target=user, requested_by=by, reason=reason
+            )
+            notices.request_made(request)
             return None
-        password = one_time_password()
+        signin_links.require_site_url()
+        cancelled = _cancel_requests_of(user, dry_run=True)
+        if cancelled:
+            op.detail += f"; cancels {cancelled} pending request(s)"
         op.audit()
-        _apply_reset(user, password)
-        return password
+        _apply_reset(user)
+        return _deliver(by, user, "A vault admin reset your token vault account.")
 
 
-def _apply_reset(user: Any, password: str) -> None:
+def _apply_reset(user: Any) -> None:
     with transaction.atomic():
-        user.set_password(password)
+        user.set_unusable_password()
         user.save()
         OperatorAccount.objects.update_or_create(user=user, defaults={"must_change_password": True})
         Authenticator.objects.filter(user=user).delete()
+        _cancel_requests_of(user)
+
+
+def _cancel_requests_of(user: Any, dry_run: bool = False) -> int:
+    """Pending requests for or by this account: whoever controls it after a reset
+    or deactivation must not inherit them."""
+    pending = RoleRequest.objects.filter(state=RoleRequest.PENDING).filter(
+        Q(target=user) | Q(requested_by=user)
+    )
+    if dry_run:
+        return pending.count()
+    return pending.update(state=RoleRequest.CANCELLED, decided_at=timezone.now())
 
 
 def _refuse_duplicate(user: Any, kind: str, role: str) -> None:
@@ -205,10 +307,24 @@ def _refuse_duplicate(user: Any, kind: str, role: str) -> None:
         raise InvalidInput(f"request: one for {user.get_username()} is already waiting for approval")
 
 
+def _keep_two_admins(user: Any) -> None:
+    """Dual control needs two vault admins: once there are two, there stay two."""
+    admins = (
+        get_user_model()
+        .objects.filter(groups__name=roles.STAFF_ROLE, is_active=True, is_superuser=False)
+        .distinct()
+    )
+    if admins.filter(pk=user.pk).exists() and admins.count() <= 2:
+        raise PermissionDenied(
+            "The vault keeps at least two vault admins (dual control needs two); grant another first.",
+            internal="would leave fewer than two vault admins",
+        )
+
+
 def deactivate_operator(by: Any, ctx: RequestContext, username: str) -> None:
     """A leaver: the account can no longer sign in, and its sessions end at
     their next request (Django's auth refuses a user whose is_active is False).
-    Roles and history stay, for the record."""
+    Its pending requests are cancelled. Roles and history stay, for the record."""
     with _admin_op("operator_deactivate", by, ctx) as op:
         user = _operator(username)
         op.detail = _describe(user)
@@ -216,15 +332,23 @@ def deactivate_operator(by: Any, ctx: RequestContext, username: str) -> None:
             raise PermissionDenied("You cannot deactivate your own account; ask another vault admin.")
         if not user.is_active:
             raise InvalidInput(f"operator: {user.get_username()} is already deactivated")
+        _keep_two_admins(user)
+        cancelled = _cancel_requests_of(user, dry_run=True)
+        if cancelled:
+            op.detail += f"; cancels {cancelled} pending request(s)"
         op.audit()
         with transaction.atomic():
             user.is_active = False
             user.save(update_fields=["is_active"])
+            _cancel_requests_of(user)
 
 
-def grant_role(by: Any, ctx: RequestContext, username: str, role: str) -> RoleRequest | None:
-    """Grant `role`; or, for an operator granting a sensitive role, return the
-    pending request a second vault admin must approve."""
+def grant_role(
+    by: Any, ctx: RequestContext, username: str, role: str, reason: str = "", hours: int | None = None
+) -> RoleRequest | None:
+    """Grant `role`, for `hours` only if given; or, for an operator granting a
+    sensitive role, return the pending request (with its reason) a second vault
+    admin must approve."""
     with _admin_op("role_grant", by, ctx, detail=role) as op:
         if role not in roles.ROLES:
             raise InvalidInput(f"role: unknown role '{role[:40]}'")
@@ -234,16 +358,32 @@ def grant_role(by: Any, ctx: RequestContext, username: str, role: str) -> RoleRe
             raise PermissionDenied("You cannot grant a role to yourself; ask another vault admin.")
         if role in roles_of(user):
             raise InvalidInput(f"role: {user.get_username()} already holds {role}")
+        hours = _hours(hours, role)
+        op.detail += _for_hours(hours)
         if by is not None and role in SENSITIVE:
+            reason = _text(reason, "reason", REASON_MIN)
             _refuse_duplicate(user, RoleRequest.GRANT, role)
             op.name = "role_grant_requested"
             op.detail += "; needs a second vault admin"
+            op.ctx = replace(ctx, reason=reason)
             op.audit()
-            return RoleRequest.objects.create(kind=RoleRequest.GRANT, target=user, role=role, requested_by=by)
+            request = RoleRequest.objects.create(
+                kind=RoleRequest.GRANT, target=user, role=role, requested_by=by, reason=reason, hours=hours
+            )
+            notices.request_made(request)
+            return request
         op.audit()
         with transaction.atomic():
-            _set_roles(user, add=[role])
+            _grant(user, role, hours)
         return None
+
+
+def _grant(user: Any, role: str, hours: int | None) -> None:
+    _set_roles(user, add=[role])
+    if hours:
+        TimedRole.objects.update_or_create(
+            user=user, role=role, defaults={"ends": timezone.now() + timedelta(hours=hours)}
+        )
 
 
 def _decidable(by: Any, request_id: int) -> RoleRequest:
@@ -263,56 +403,64 @@ def _decidable(by: Any, request_id: int) -> RoleRequest:
 
 def _what(request: RoleRequest) -> str:
     if request.kind == RoleRequest.GRANT:
-        return f"{request.role} to {_describe(request.target)}"
+        return f"{request.role} to {_describe(request.target)}{_for_hours(request.hours)}"
     return f"reset of {_describe(request.target)}"
 
 
-def _decide(request: RoleRequest, by: Any, state: str) -> None:
+def _decide(request: RoleRequest, by: Any, state: str, comment: str) -> None:
     """Mark it decided; refuse if someone else decided it meanwhile."""
     decided = RoleRequest.objects.filter(pk=request.pk, state=RoleRequest.PENDING).update(
-        state=state, decided_by=by, decided_at=timezone.now()
+        state=state, decided_by=by, decided_at=timezone.now(), comment=comment
     )
     if not decided:
         raise InvalidInput("request: no such pending request")
 
 
-def approve_request(by: Any, ctx: RequestContext, request_id: int) -> tuple[RoleRequest, str | None]:
-    """Apply a pending grant or reset as its second vault admin. Returns the
-    request and, for a reset, the one-time password (for the approver only)."""
+def approve_request(
+    by: Any, ctx: RequestContext, request_id: int, comment: str = ""
+) -> tuple[RoleRequest, Invitation | None]:
+    """Apply a pending grant or reset as its second vault admin, with a comment.
+    Returns the request and, for a reset, where the operator's new sign-in
+    link went (never the link itself)."""
     with _admin_op("role_request_approve", by, ctx, detail=f"request:{request_id}") as op:
         request = _decidable(by, request_id)
         op.detail = f"{_what(request)}, requested by {request.requested_by.get_username()}"
+        comment = _text(comment, "comment", COMMENT_MIN)
         if request.expired:
             raise InvalidInput("request: expired (older than 24 hours); ask again")
         user = request.target
         names = f"requested by {request.requested_by.get_username()}, approved by {by.get_username()}"
-        password = None
+        op.ctx = replace(ctx, reason=f"{request.reason} / approved: {comment}"[: TEXT_MAX * 2 + 20])
+        invitation = None
         if request.kind == RoleRequest.GRANT:
             if request.role in roles_of(user):
                 raise InvalidInput(f"role: {user.get_username()} already holds {request.role}")
-            op.name, op.detail = "role_grant", f"{request.role} to {_describe(user)}; {names}"
+            op.name, op.detail = "role_grant", f"{_what(request)}; {names}"
             op.audit()
             with transaction.atomic():
-                _decide(request, by, RoleRequest.APPROVED)
-                _set_roles(user, add=[request.role])
+                _decide(request, by, RoleRequest.APPROVED, comment)
+                _grant(user, request.role, request.hours)
         else:
             op.name, op.detail = "operator_reset", f"{_describe(user)}; {names}"
-            password = one_time_password()
+            signin_links.require_site_url()
             op.audit()
             with transaction.atomic():
-                _decide(request, by, RoleRequest.APPROVED)
-                _apply_reset(user, password)
+                _decide(request, by, RoleRequest.APPROVED, comment)
+                _apply_reset(user)
+            invitation = _deliver(by, user, "A vault admin reset your token vault account.")
         request.refresh_from_db()
-        return request, password
+        return request, invitation
 
 
-def reject_request(by: Any, ctx: RequestContext, request_id: int) -> RoleRequest:
+def reject_request(by: Any, ctx: RequestContext, request_id: int, comment: str = "") -> RoleRequest:
     with _admin_op("role_request_reject", by, ctx, detail=f"request:{request_id}") as op:
         request = _decidable(by, request_id)
         op.detail = f"{_what(request)}, requested by {request.requested_by.get_username()}"
+        comment = _text(comment, "comment", COMMENT_MIN)
+        op.ctx = replace(ctx, reason=f"{request.reason} / rejected: {comment}")
         op.audit()
         with transaction.atomic():
-            _decide(request, by, RoleRequest.REJECTED)
+            _decide(request, by, RoleRequest.REJECTED, comment)
         request.refresh_from_db()
         return request
 
@@ -325,9 +473,47 @@ def revoke_role(by: Any, ctx: RequestContext, username: str, role: str) -> None:
         op.detail = f"{role} from {_describe(user)}"
         if role not in roles_of(user):
             raise InvalidInput(f"role: {user.get_username()} does not hold {role}")
+        if role == roles.STAFF_ROLE:
+            if by is not None and by.pk == user.pk:
+                raise PermissionDenied(
+                    "You cannot revoke your own vault_admin role; ask another vault admin."
+                )
+            _keep_two_admins(user)
         op.audit()
         with transaction.atomic():
-            _set_roles(user, remove=[role])
+            _take(user, role)
+
+
+def _take(user: Any, role: str) -> None:
+    _set_roles(user, remove=[role])
+    TimedRole.objects.filter(user=user, role=role).delete()
+    if role in SENSITIVE:
+        OperatorAccount.objects.update_or_create(user=user, defaults={"sensitive_role_ended": timezone.now()})
+
+
+def lapse_roles() -> int:
+    """Take every time-boxed role whose time is up, each audited. The role goes
+    even when the audit log cannot be written (the outage is logged): access
+    must not outlive its time."""
+    due = TimedRole.objects.filter(ends__lte=timezone.now()).select_related("user")
+    taken = 0
+    for timed in due:
+        with transaction.atomic():
+            if not TimedRole.objects.filter(pk=timed.pk).delete()[0]:
+                continue  # another process took it
+            _take(timed.user, timed.role)
+        taken += 1
+        detail = f"{timed.role} from {_describe(timed.user)}; time box ended {timed.ends:%Y-%m-%d %H:%M} UTC"
+        try:
+            audit.record("role_lapse", "success", TIME_BOX, RequestContext(channel="system"), detail=detail)
+        except AuditUnavailable:
+            log.error("audit log unavailable while recording a lapsed role (user:%s)", timed.user.pk)
+    return taken
+
+
+def role_ends(user: Any) -> dict[str, Any]:
+    """When each of the operator's time-boxed roles ends."""
+    return {t.role: t.ends for t in TimedRole.objects.filter(user=user)}
 
 
 def create_client(
@@ -349,8 +535,8 @@ def create_client(
             for f in masked
             if f.strip()
         ]
-        if not name or len(name) > 100:
-            raise InvalidInput("name: 1 to 100 characters")
+        if not CLIENT_NAME.match(name):
+            raise InvalidInput("name: 1 to 100 letters, digits and . _ - (a name, never an id like user:9)")
         if not scope_list or set(scopes) - set(PERMISSIONS):
             raise InvalidInput(f"scopes: a non-empty list from {', '.join(PERMISSIONS)}")
         if ApiClient.objects.filter(name=name).exists():

@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 
 from tokens import dynamo
-from tokens.actors import Actor, RequestContext
+from tokens.actors import Actor, RequestContext, is_actor_id
 from tokens.errors import AuditUnavailable, VaultError
 
 log = logging.getLogger(__name__)
@@ -217,6 +217,8 @@ def search(
 ) -> list[dict[str, Any]]:
     """Records between start and end (newest first), filtered; by day via the GSI."""
     found: list[dict[str, Any]] = []
+    # An id (user:3) matches only ids, a name only names: a name is never an id.
+    actor_key = "actor_id" if is_actor_id(actor) else "actor"
     day = end.date()
     while day >= start.date() and len(found) < limit:
         for rec in _read(
@@ -233,7 +235,7 @@ def search(
                 ScanIndexForward=False,
             )
         ):
-            if actor and actor not in (rec.get("actor"), rec.get("actor_id")):
+            if actor and rec.get(actor_key) != actor:
                 continue
             if action and rec.get("action") != action:
                 continue

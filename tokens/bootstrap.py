@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
-from tokens import aws, dynamo, keystore
+from tokens import aws, dynamo, fingerprints, keystore
 from tokens.errors import VaultError
 
 
@@ -106,11 +106,27 @@ def bootstrap(local: bool | None = None) -> list[str]:
                 "KeySchema": [{"AttributeName": "prefix", "KeyType": "HASH"}],
             },
         ),
+        _create_table(
+            settings.VAULT_INDEX_TABLE,
+            {
+                "AttributeDefinitions": [
+                    {"AttributeName": "fp", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
+                "KeySchema": [
+                    {"AttributeName": "fp", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+            },
+        ),
+        _enable_ttl(settings.VAULT_INDEX_TABLE),
+        _enable_pitr(settings.VAULT_INDEX_TABLE),
         _create_table(settings.VAULT_KEYS_TABLE, keystore.KEY_SCHEMA),
         _enable_pitr(settings.VAULT_KEYS_TABLE),
         _key(local),
         # After the key: the key store's items are encrypted under it.
         keystore.ensure_first_version(),
+        fingerprints.ensure_key(),
         _republish_clients(),
     ]
     return done
@@ -156,11 +172,18 @@ def add_region(replica_region: str) -> list[str]:
         settings.VAULT_AUDIT_TABLE,
         settings.VAULT_CLIENTS_TABLE,
         settings.VAULT_KEYS_TABLE,
+        settings.VAULT_INDEX_TABLE,
     )
     for table in tables:
         done.append(_replicate_table(table, replica_region))
     done.append(_enable_ttl(settings.VAULT_TABLE, replica_region))
-    for table in (settings.VAULT_TABLE, settings.VAULT_AUDIT_TABLE, settings.VAULT_KEYS_TABLE):
+    done.append(_enable_ttl(settings.VAULT_INDEX_TABLE, replica_region))
+    for table in (
+        settings.VAULT_TABLE,
+        settings.VAULT_AUDIT_TABLE,
+        settings.VAULT_KEYS_TABLE,
+        settings.VAULT_INDEX_TABLE,
+    ):
         done.append(_enable_pitr(table, replica_region))
     # The other region's first version, written here and replicated there. Only
     # vault_bootstrap creates a version 0 (rotate_keys refuses without one), so no

@@ -1,9 +1,8 @@
 """One time budget per request for all its AWS calls together.
 
 Every way in opens `within()` (the API and pages through middleware, the
-Lambda entry, readiness); the clock starts at the request's first AWS call.
-The clients tokens/aws.py builds make one attempt each as far as botocore is
-concerned; the hooks below give every attempt a
+Lambda entry, readiness). The clients tokens/aws.py builds make one attempt
+each as far as botocore is concerned; the hooks below give every attempt a
 read timeout of at most what is left, retry throttling and transient faults
 with jittered backoff only while the budget allows, and refuse to start an
 attempt once it is spent. The hooks sit on the clients, so calls the
@@ -30,29 +29,7 @@ MIN_ATTEMPT = 0.05
 BACKOFF_BASE = 0.05
 BACKOFF_CAP = 1.0
 
-
-class _Budget:
-    """Seconds for a request's AWS calls; the clock starts at the first call
-    (or the first look at what is left), so start-up work of a cold process is
-    not charged to the dependencies."""
-
-    def __init__(self, seconds: float, outer: _Budget | None) -> None:
-        self.seconds = seconds
-        self.outer = outer
-        self.end: float | None = None
-        if outer is not None and outer.end is not None:
-            self.start()
-
-    def start(self) -> float:
-        if self.end is None:
-            now = time.monotonic()
-            self.end = now + self.seconds
-            if self.outer is not None:
-                self.end = min(self.end, self.outer.start())
-        return self.end
-
-
-_current: ContextVar[_Budget | None] = ContextVar("vault_budget", default=None)
+_deadline: ContextVar[float | None] = ContextVar("vault_deadline", default=None)
 
 
 class BudgetSpent(botocore.exceptions.BotoCoreError):
@@ -62,18 +39,19 @@ class BudgetSpent(botocore.exceptions.BotoCoreError):
 @contextmanager
 def within(seconds: float | None = None) -> Iterator[None]:
     """A budget of `seconds` (default VAULT_REQUEST_BUDGET); a nested budget never extends the outer."""
-    outer = _current.get()
-    token = _current.set(_Budget(settings.VAULT_REQUEST_BUDGET if seconds is None else seconds, outer))
+    end = time.monotonic() + (settings.VAULT_REQUEST_BUDGET if seconds is None else seconds)
+    outer = _deadline.get()
+    token = _deadline.set(end if outer is None else min(outer, end))
     try:
         yield
     finally:
-        _current.reset(token)
+        _deadline.reset(token)
 
 
 def remaining() -> float | None:
-    """Seconds left in the current budget (starting its clock), or None outside one."""
-    current = _current.get()
-    return None if current is None else current.start() - time.monotonic()
+    """Seconds left in the current budget, or None outside one."""
+    end = _deadline.get()
+    return None if end is None else end - time.monotonic()
 
 
 def sleep(seconds: float) -> bool:

@@ -70,6 +70,14 @@ class AuditUnavailable(Unavailable):
     message = "The audit log could not be written, so nothing was done; retry later."
 
 
+class Throttled(VaultError):
+    code = "throttled"
+    status = 429
+    outcome = "denied"
+    message = "Too many requests; slow down."
+    retry_after = 60
+
+
 class Conflict(VaultError):
     code = "conflict"
     status = 409

@@ -107,14 +107,16 @@ class VaultAccess(models.Model):
 
 
 class OperatorAccount(models.Model):
-    """What the vault keeps about an operator beyond Django's user: whether the
-    password is still the one-time password an admin handed over."""
+    """What the vault keeps about an operator beyond Django's user: whether they
+    still have to choose a password (through their sign-in link), and when they
+    last lost a sensitive role (a reset soon after still takes two vault admins)."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vault_account"
     )
     must_change_password = models.BooleanField(default=True)
     created_by = models.CharField(max_length=150, blank=True)
+    sensitive_role_ended = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"operator account of {self.user}"
@@ -127,8 +129,10 @@ class RoleRequest(models.Model):
 
     GRANT = "grant"
     RESET = "reset"
-    PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+    PENDING, APPROVED, REJECTED, CANCELLED = "pending", "approved", "rejected", "cancelled"
     REQUEST_TTL = timedelta(hours=24)
+    # The longest a time-boxed grant may run.
+    MAX_HOURS = 7 * 24
 
     kind = models.CharField(max_length=10, choices=[(GRANT, "grant"), (RESET, "reset")])
     target = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -137,9 +141,19 @@ class RoleRequest(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     state = models.CharField(
         max_length=10,
-        choices=[(PENDING, "pending"), (APPROVED, "approved"), (REJECTED, "rejected")],
+        choices=[
+            (PENDING, "pending"),
+            (APPROVED, "approved"),
+            (REJECTED, "rejected"),
+            (CANCELLED, "cancelled"),
+        ],
         default=PENDING,
     )
+    # The requester's written reason, and the decider's comment.
+    reason = models.TextField(blank=True)
+    comment = models.TextField(blank=True)
+    # A grant for this many hours only (time-boxed); None for a lasting grant.
+    hours = models.PositiveIntegerField(null=True, blank=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -160,3 +174,19 @@ class RoleRequest(models.Model):
     def open(cls) -> models.QuerySet[RoleRequest]:
         """Pending and not yet expired."""
         return cls.objects.filter(state=cls.PENDING, created__gt=timezone.now() - cls.REQUEST_TTL)
+
+
+class TimedRole(models.Model):
+    """A role granted until `ends`: it lapses by itself (tokens.admin_ops.lapse_roles,
+    run on every operator request and by the scheduled check), audited."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=50)
+    ends = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["ends"]
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="one_end_per_role")]
+
+    def __str__(self) -> str:
+        return f"{self.role} of {self.user} until {self.ends:%Y-%m-%d %H:%M} UTC"

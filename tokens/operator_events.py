@@ -77,6 +77,9 @@ def _sign_in_failed(
     user = account_named(login)
     if user is None:
         _write("sign_in_failed", "denied", UNKNOWN_ACCOUNT, request, "wrong login or password")
+    elif not user.is_active:
+        # Refused whatever the password, with the answer a wrong one gets.
+        record("sign_in_failed", "denied", user, request, "deactivated account")
     elif user.is_superuser:
         # Refused whatever the password (tokens/backends.py); Django blanks it here.
         record("sign_in_failed", "denied", user, request, "superuser accounts may not sign in")

@@ -22,7 +22,8 @@ def permissions_of(user: Any) -> frozenset[str]:
     if holds(user, "tokens.manage_ttl"):
         granted |= {"ttl", "delete"}
     if granted:
-        granted.add("metadata")
+        # The look-up right: metadata, and finding tokens by value (audited, rate-limited).
+        granted |= {"metadata", "search"}
     return frozenset(granted)
 
 

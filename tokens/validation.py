@@ -100,3 +100,53 @@ def field_list(value: object, where: str = "fields") -> list[str] | None:
     if len(value) > MAX_FIELDS:
         raise invalid(where, f"at most {MAX_FIELDS} field names")
     return [field_name(v, where) for v in value]
+
+
+ALIAS_FORMATS = ("card-last4", "same-format")
+
+
+def alias_formats(value: object, fields: dict[str, str]) -> dict[str, str]:
+    """{field: alias format} for a tokenize request's `aliases`."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise invalid("aliases", "must be an object of field names to alias formats")
+    formats: dict[str, str] = {}
+    for name, kind in value.items():
+        where = f"aliases.{name}" if FIELD_NAME.fullmatch(name) else "aliases"
+        if name not in fields:
+            raise invalid(where, "names no field of this token's data")
+        if kind not in ALIAS_FORMATS:
+            raise invalid(where, f"the alias format is one of {', '.join(ALIAS_FORMATS)}")
+        formats[name] = kind
+    return formats
+
+
+def alias_ref(alias: object, field: object) -> tuple[str, str]:
+    """(field, alias) for a detokenize by alias."""
+    if not isinstance(field, str):
+        raise invalid("field", "is required with alias and must be a field name")
+    name = field_name(field, "field")
+    if not isinstance(alias, str) or not 0 < len(alias) <= MAX_VALUE_BYTES:
+        raise invalid("alias", f"must be a string of 1 to {MAX_VALUE_BYTES} characters")
+    return name, alias
+
+
+def search_query(field: object, value: object) -> tuple[str, str]:
+    """(field, value) of a search; the value must pass its field's type."""
+    if not isinstance(field, str):
+        raise invalid("field", "is required and must be a field name")
+    name = field_name(field, "field")
+    if not isinstance(value, str) or not value:
+        raise invalid("value", "is required and must be a non-empty string")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate escape such as "\ud800"
+        raise invalid("value", "values must be valid Unicode text") from None
+    if size > MAX_VALUE_BYTES:
+        raise invalid("value", f"values are at most {MAX_VALUE_BYTES} bytes of UTF-8")
+    try:
+        fieldtypes.normalize(name, value)
+    except fieldtypes.TypeMismatch as exc:
+        raise invalid("value", str(exc)) from None
+    return name, value

@@ -15,17 +15,30 @@ import contextvars
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
 
 from monitoring import metrics
-from tokens import audit, aws, budget, crypto, dynamo, fieldtypes, storage, validation
+from tokens import (
+    aliases,
+    audit,
+    aws,
+    budget,
+    crypto,
+    dynamo,
+    fieldtypes,
+    fingerprints,
+    index,
+    ratelimit,
+    storage,
+    validation,
+)
 from tokens.actors import Actor, RequestContext
 from tokens.errors import (
     AuditUnavailable,
@@ -34,6 +47,7 @@ from tokens.errors import (
     InvalidInput,
     NotFound,
     PermissionDenied,
+    Throttled,
     Unavailable,
     VaultError,
 )
@@ -47,7 +61,21 @@ OPERATIONS: dict[str, tuple[str, frozenset[str]]] = {
     "metadata": ("metadata", frozenset({"reader", "operator", "all"})),
     "change_expiry": ("ttl", frozenset({"operator", "all"})),
     "delete": ("delete", frozenset({"operator", "all"})),
+    "search": ("search", frozenset({"reader", "operator", "all"})),
 }
+# Draws of a fresh alias before a tokenize gives up (each collision is a redraw).
+ALIAS_ATTEMPTS = 8
+SEARCH_LIMIT = 100
+
+
+class IndexTaken(Exception):
+    """A unique index row (an alias, a deduplication claim) is held by a live token."""
+
+    def __init__(self, row: dict[str, Any]) -> None:
+        super().__init__("index row taken")
+        self.row = row
+
+
 MALFORMED = "(malformed)"
 
 
@@ -57,6 +85,8 @@ class TokenInfo:
     created_at: int
     expires_at: int
     fields: list[str]
+    aliases: dict[str, str] = field(default_factory=dict)  # field -> alias, issued by this tokenize
+    deduplicated: bool = False  # an existing token, answered instead of a new one
 
     @property
     def region(self) -> str:
@@ -109,14 +139,18 @@ class _Operation:
         )  # fmt: skip
         self.audited = True
 
-    def commit(self, write: dict[str, Any], detail: str = "") -> None:
-        """The write and its success record in one transaction: both land or neither."""
+    def commit(self, write: dict[str, Any], detail: str = "", rows: Sequence[dict[str, Any]] = ()) -> None:
+        """The write, its index rows and its success record in one transaction:
+        all land or none. IndexTaken names a unique row another token holds."""
         try:
             with audit.appending(self._entry("success", detail)) as record:
-                dynamo.transact_write([write, record])
+                dynamo.transact_write([write, *rows, record])
         except dynamo.TransactionCanceled as exc:
             item_refused = exc.reason_for(write) == "ConditionalCheckFailed"
             slot_taken = exc.reason_for(record) == "ConditionalCheckFailed"
+            taken = [row for row in rows if exc.reason_for(row) == "ConditionalCheckFailed"]
+            if taken and not (item_refused or slot_taken):
+                raise IndexTaken(taken[0]) from None
             if item_refused and slot_taken:
                 # A retry of an attempt whose answer was lost, that had landed
                 # (AWS itself answers such a retry as a success, by its token).
@@ -228,36 +262,143 @@ def new_token_id() -> str:
     return f"TKN-{settings.VAULT_REGION_CODE}-{uuid.uuid4()}"
 
 
-def tokenize(actor: Actor, ctx: RequestContext, data: object) -> TokenInfo:
-    """Encrypt `data` ({field: value, ..., optional "TTL"}) into a new token."""
+def tokenize(
+    actor: Actor,
+    ctx: RequestContext,
+    data: object,
+    *,
+    deduplicate: object = False,
+    alias_formats: object = None,
+) -> TokenInfo:
+    """Encrypt `data` ({field: value, ..., optional "TTL"}) into a new token.
+
+    Each field's fingerprint, and the whole record's, go into the index in the
+    same transaction, so search finds the token as soon as it exists. With
+    `deduplicate`, a live token holding the same record is answered instead;
+    with `alias_formats` ({field: format}), each field gets a unique alias.
+    """
     with _operation("tokenize", actor, ctx) as op:
         now = int(time.time())
         fields, expires_at = validation.tokenize_data(data, now)
-        op.token_id = new_token_id()
+        if not isinstance(deduplicate, bool):
+            raise validation.invalid("deduplicate", "must be true or false")
+        formats = validation.alias_formats(alias_formats, fields)
         op.fields = sorted(fields)
-        item = {
-            "tokenId": {"S": op.token_id},
-            "createdAt": {"N": str(now)},
-            "TTL": {"N": str(expires_at)},
-            **{name: {"S": value} for name, value in fields.items()},
-        }
-        op.commit(storage.new(crypto.seal(item)))
-        return TokenInfo(op.token_id, now, expires_at, op.fields)
+        version = fingerprints.newest_version()
+        record_fp = fingerprints.of_record(fields, version)
+        claim = index.Row.unique("d" + record_fp[1:])
+        if deduplicate:
+            twin = _twin(fields, now, claim)
+            if twin is not None:
+                op.token_id = twin.token_id
+                op.audit(detail="deduplicated")
+                return twin
+        op.token_id = new_token_id()
+        rows = [
+            index.Row.per_token(fingerprints.of_field(n, v, version), now, op.token_id)
+            for n, v in fields.items()
+        ]
+        rows.append(index.Row.per_token(record_fp, now, op.token_id))
+        if deduplicate:
+            rows.append(claim)
+        for _ in range(ALIAS_ATTEMPTS):
+            issued = _draw_aliases(formats, fields)
+            all_rows = rows + [index.Row.alias(name, alias) for name, alias in issued.items()]
+            item = {
+                "tokenId": {"S": op.token_id},
+                "createdAt": {"N": str(now)},
+                "TTL": {"N": str(expires_at)},
+                **{name: {"S": value} for name, value in fields.items()},
+                **index.attribute(all_rows),
+            }
+            try:
+                op.commit(
+                    storage.new(crypto.seal(item)), rows=index.puts(all_rows, op.token_id, expires_at, now)
+                )
+            except IndexTaken as taken:
+                if taken.row["Put"]["Item"]["fp"]["S"] == claim.fp:
+                    # Another request made this record's token a moment ago: answer it.
+                    twin = _twin(fields, now, claim)
+                    if twin is None:
+                        raise Conflict(internal="deduplication claim held by no live token") from None
+                    op.token_id = twin.token_id
+                    op.audit(detail="deduplicated")
+                    return twin
+                continue  # an alias collided: draw again
+            return TokenInfo(op.token_id, now, expires_at, op.fields, aliases=issued)
+        raise Unavailable(internal=f"no free alias after {ALIAS_ATTEMPTS} draws")
+
+
+def _draw_aliases(formats: dict[str, str], fields: dict[str, str]) -> dict[str, str]:
+    issued = {}
+    for name, kind in formats.items():
+        try:
+            issued[name] = aliases.generate(kind, name, fields[name])
+        except fieldtypes.TypeMismatch as exc:
+            raise validation.invalid(f"aliases.{name}", str(exc)) from None
+    return issued
+
+
+def _twin(fields: dict[str, str], now: int, claim: index.Row) -> TokenInfo | None:
+    """A live token holding exactly this record (same names, equal normalized values)."""
+    holder = index.holder(claim, now)
+    found = (
+        []
+        if holder
+        else index.newest([fingerprints.of_record(fields, v) for v in fingerprints.versions()], now, 1)
+    )
+    token_id = holder or (found[0][0] if found else None)
+    if token_id is None:
+        return None
+    item = storage.get(token_id)
+    if item is None or _expiry(item) <= now:
+        return None
+    crypto.open_item(item)  # a twin answered must verify like any token
+    return replace(_info(token_id, item), deduplicated=True)
+
+
+def search(actor: Actor, ctx: RequestContext, field_name: object, value: object) -> list[tuple[str, int]]:
+    """(token id, TTL) of live tokens whose `field_name` holds `value`, newest first.
+
+    Nothing is decrypted: the value's keyed fingerprint is looked up in the
+    index. Search is an oracle ("is this SSN in the vault?"), so it is audited
+    (field name and a fingerprint prefix, never the value) and has its own rate limit.
+    """
+    with _operation("search", actor, ctx) as op:
+        name, normal_value = validation.search_query(field_name, value)
+        op.fields = [name]
+        if not ratelimit.allow(f"search:{actor.kind}:{actor.id}", settings.VAULT_SEARCH_RATE_LIMIT):
+            raise Throttled(internal="search rate limit")
+        now = int(time.time())
+        fps = [fingerprints.of_field(name, normal_value, v) for v in fingerprints.versions()]
+        found = index.newest(fps, now, SEARCH_LIMIT)
+        op.audit(detail=f"fingerprint {fps[-1][:12]} found {len(found)}")
+        return found
 
 
 def detokenize(
-    actor: Actor, ctx: RequestContext, token_id: str, fields: object = None, mask: object = False
+    actor: Actor,
+    ctx: RequestContext,
+    token_id: str,
+    fields: object = None,
+    mask: object = False,
+    *,
+    alias: tuple[str, str] | None = None,
 ) -> Revealed:
     """Verify, decrypt and return the token's fields (all, or those asked for).
 
     Values are masked by their field type when the caller asks (`mask`) and,
-    whatever it asks, for the fields its client may only see masked.
+    whatever it asks, for the fields its client may only see masked. `alias`
+    (field, alias) stands in for `token_id`: same rules, answers and audit.
     """
     with _operation("detokenize", actor, ctx, token_id) as op:
         requested = validation.field_list(fields)
         if not isinstance(mask, bool):
             raise validation.invalid("mask", "must be true or false")
         now = int(time.time())
+        if alias is not None:
+            token_id = _by_alias(alias, now)
+            op.token_id = token_id
         item = _load(token_id, now)
         # Verify before looking at fields, so a tampered item is an integrity
         # failure whatever was asked, and field names are not probed unverified.
@@ -278,12 +419,21 @@ def detokenize(
             if refused or not wanted:
                 raise PermissionDenied("This caller may not detokenize these fields.")
         masked = tuple(name for name in op.fields if mask or actor.must_mask(name))
-        op.audit(detail=f"masked {','.join(masked)}" if masked else "")
+        notes = (["by alias"] if alias else []) + ([f"masked {','.join(masked)}"] if masked else [])
+        op.audit(detail="; ".join(notes))
         data = {
             name: fieldtypes.mask(name, plain[name]["S"]) if name in masked else plain[name]["S"]
             for name in wanted
         }
         return Revealed(token_id, data, _expiry(plain), masked)
+
+
+def _by_alias(alias: tuple[str, str], now: int) -> str:
+    field_name, value = alias
+    token_id = index.holder(index.Row.alias(field_name, value), now)
+    if token_id is None:
+        raise NotFound(internal="unknown alias")
+    return token_id
 
 
 def metadata(actor: Actor, ctx: RequestContext, token_id: str) -> TokenInfo:
@@ -316,7 +466,9 @@ def change_expiry(actor: Actor, ctx: RequestContext, token_id: str, ttl: object)
         plain = {k: v for k, v in plain.items() if k not in crypto.SDK_ATTRIBUTES}
         plain["TTL"] = {"N": str(new_expiry)}
         op.commit(
-            storage.replacement(crypto.seal(plain), item), detail=f"TTL {info.expires_at} -> {new_expiry}"
+            storage.replacement(crypto.seal(plain), item),
+            detail=f"TTL {info.expires_at} -> {new_expiry}",
+            rows=index.puts(index.rows_of(plain), token_id, new_expiry, now),  # they expire with it
         )
         return TokenInfo(token_id, info.created_at, new_expiry, info.fields)
 
@@ -326,7 +478,7 @@ def delete(actor: Actor, ctx: RequestContext, token_id: str) -> None:
     with _operation("delete", actor, ctx, token_id) as op:
         item = _load(token_id, int(time.time()))
         op.fields = _info(token_id, item).fields
-        op.commit(storage.removal(item))
+        op.commit(storage.removal(item), rows=index.removals(index.rows_of(item)))
 
 
 READY_WITHIN = 1.0  # seconds: /readyz answers within 2 s whatever its dependencies do

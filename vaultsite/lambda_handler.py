@@ -8,7 +8,8 @@ as the JSON API:
                                                               (reader)
 
 hands API Gateway requests (v1 and v2), our two schedules and a short list of
-`zappa manage` commands to Zappa's handler, and refuses every other event. The
+`zappa manage` commands to Zappa's handler, and refuses every other event,
+and every event Zappa could read two ways (classified in Zappa's own order). The
 process's function role (settings.VAULT_FUNCTION_ROLE), checked by the vault
 functions, decides what a direct event may do, exactly as it does for the API:
 a reader function cannot tokenize, a writer cannot detokenize. Failures come
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from zappa.handler import LambdaHandler
@@ -43,13 +45,34 @@ DIRECT_PERMISSIONS = frozenset({"tokenize", "detokenize"})
 CODE_RUNNING_KEYS = frozenset(
     {"command", "raw_command", "manage", "Records", "detail-type", "awslogs", "bot", "triggerSource", "type"}
 )
+HTTP_KEYS = frozenset({"httpMethod", "requestContext", "version"})
 SCHEDULED_FUNCTIONS = ("keep_warm_callback", "monitoring.scheduled.check_anomalies")
 MANAGE_COMMANDS = frozenset(
     {
         "migrate", "migrate --noinput", "showmigrations", "createcachetable", "check --deploy",
         "vault_bootstrap", "verify_audit", "setup_monitoring", "check_anomalies", "rotate_keys", "rekey",
+        "lapse_roles",
     }
 )  # fmt: skip
+
+
+# Zappa 0.63's LambdaHandler.handler() tries these in this order and serves the
+# first that matches; the tests mirror its own conditions. An event matching
+# more than one is refused: what we checked must be what Zappa runs.
+ZAPPA_BRANCHES: tuple[tuple[str, Callable[[dict[str, Any]], bool]], ...] = (
+    ("http_v2", lambda e: "version" in e and e["version"] == "2.0"),
+    ("http_v1", lambda e: bool(e.get("httpMethod"))),
+    ("websocket", lambda e: _request_context(e).get("eventType") in ("CONNECT", "DISCONNECT", "MESSAGE")),
+    ("schedule", lambda e: e.get("detail-type") == "Scheduled Event"),
+    ("command", lambda e: bool(e.get("command"))),
+    ("raw_command", lambda e: bool(e.get("raw_command"))),
+    ("manage", lambda e: bool(e.get("manage"))),
+    ("records", lambda e: bool(e.get("Records"))),
+    ("bot", lambda e: bool(e.get("bot"))),
+    ("authorizer", lambda e: e.get("type") == "TOKEN"),
+    ("cognito", lambda e: bool(e.get("triggerSource"))),
+    ("awslogs", lambda e: bool(e.get("awslogs"))),
+)
 
 
 def lambda_handler(event: Any, context: Any) -> Any:
@@ -64,36 +87,53 @@ def lambda_handler(event: Any, context: Any) -> Any:
     return zappa_lambda_handler(event, context)
 
 
+def zappa_branches(event: dict[str, Any]) -> list[str]:
+    """Every branch of Zappa's handler this event matches, in Zappa's order."""
+    return [name for name, matches in ZAPPA_BRANCHES if matches(event)]
+
+
 def _kind(event: dict[str, Any]) -> str | None:
     """What an event is: "http", "schedule", "manage", "direct", or None (refused)."""
-    keys = set(event)
-    others = CODE_RUNNING_KEYS & keys
     if event.get("stageVariables"):
         return None  # Zappa copies them into os.environ
+    branches = zappa_branches(event)
+    if len(branches) > 1:
+        return None  # Zappa would serve the first; we refuse rather than guess
+    branch = branches[0] if branches else None
+    keys = set(event)
+    others = CODE_RUNNING_KEYS & keys
     context = event.get("requestContext")
-    if isinstance(context, dict) and not others:
-        if event.get("version") == "2.0" and isinstance(context.get("http"), dict):
-            return "http"
-        if isinstance(event.get("httpMethod"), str):
-            return "http"
-    if others == {"detail-type"} and event.get("detail-type") == "Scheduled Event":
+    if branch in ("http_v1", "http_v2"):
+        if others or not isinstance(context, dict):
+            return None
+        if branch == "http_v2":
+            return "http" if isinstance(context.get("http"), dict) else None
+        return "http" if isinstance(event["httpMethod"], str) else None
+    if branch == "schedule":
         resources = event.get("resources")
-        if isinstance(resources, list) and len(resources) == 1 and isinstance(resources[0], str):
-            target = resources[0].split("/")[-1].split("-")[-1]
+        if others == {"detail-type"} and isinstance(resources, list) and len(resources) == 1:
+            target = str(resources[0]).split("/")[-1].split("-")[-1]
             if target.endswith(SCHEDULED_FUNCTIONS[0]) or target == SCHEDULED_FUNCTIONS[1]:
                 return "schedule"
         return None
-    if others == {"manage"}:
+    if branch == "manage":
+        if others != {"manage"} or HTTP_KEYS & keys:
+            return None
         LambdaHandler()  # loads the stage's settings and Django, once per container
         from django.conf import settings
 
         command = event["manage"]
         allowed = isinstance(command, str) and command in MANAGE_COMMANDS
         return "manage" if allowed and settings.VAULT_FUNCTION_ROLE in ("operator", "all") else None
-    # A seed-style event: it names data or a token, and is not an HTTP or AWS event.
-    if DIRECT_KEYS & keys and not others and not {"httpMethod", "requestContext", "version"} & keys:
+    # A seed-style event: it names data or a token, and Zappa would not touch it.
+    if branch is None and DIRECT_KEYS & keys and not others and not HTTP_KEYS & keys:
         return "direct"
     return None
+
+
+def _request_context(event: dict[str, Any]) -> dict[str, Any]:
+    context = event.get("requestContext")
+    return context if isinstance(context, dict) else {}
 
 
 def _direct(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -93,7 +93,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    # Signed-in operators: one-time password changed, then MFA enrolled, before anything else.
+    # Time-boxed roles whose time is up are taken before any operator page answers.
+    "tokens.pages.middleware.RoleLapseMiddleware",
+    # Signed-in operators: own password chosen, then MFA enrolled, before anything else.
     "tokens.pages.middleware.OperatorGateMiddleware",
 ]
 
@@ -237,6 +239,11 @@ if API_KEY_CACHE_SECONDS < 0:
     raise ImproperlyConfigured("API_KEY_CACHE_SECONDS must be 0 or more")
 # Requests per minute one API client may make from one process before 429.
 VAULT_API_RATE_LIMIT = envint("VAULT_API_RATE_LIMIT", 600)
+# Searches per minute one API client (or operator) may make from one process:
+# search answers "is this value in the vault?", so it is kept tight.
+VAULT_SEARCH_RATE_LIMIT = envint("VAULT_SEARCH_RATE_LIMIT", 30)
+# DynamoDB table of fingerprints and aliases (tokens/index.py), a global table on AWS.
+VAULT_INDEX_TABLE = envstr("VAULT_INDEX_TABLE", "vault-index")
 # Seconds one request may spend on all its AWS calls together (timeouts and retries
 # shrink to what is left), then 503. Below API Gateway's 29 s.
 VAULT_REQUEST_BUDGET = envfloat("VAULT_REQUEST_BUDGET", 8.0)
@@ -251,6 +258,30 @@ AWS_READ_TIMEOUT = envint("AWS_READ_TIMEOUT", 5)
 # Where operation metrics go: "emf" (stdout, for CloudWatch on Lambda) or "db".
 METRICS_SINK = envstr("METRICS_SINK", "db")
 ALERTS_SNS_TOPIC_ARN = envstr("ALERTS_SNS_TOPIC_ARN", "")
+
+# --- email: operators' sign-in links, approvers' notices ----------------------------
+# The console under DEBUG (make run prints the mail), SMTP otherwise: Amazon SES
+# through its SMTP interface, or any relay, set by these variables.
+EMAIL_BACKEND = envstr(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = envstr("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 587)
+EMAIL_HOST_USER = envstr("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", True)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "token-vault@localhost")
+# Where the operator pages are, for links in emails (e.g. https://vault.example.org).
+VAULT_SITE_URL = envstr("VAULT_SITE_URL", "http://127.0.0.1:8000" if DEBUG else "")
+# A sign-in link works once, for this many hours.
+VAULT_SIGN_IN_LINK_HOURS = envint("VAULT_SIGN_IN_LINK_HOURS", 24)
+PASSWORD_RESET_TIMEOUT = VAULT_SIGN_IN_LINK_HOURS * 3600
+# Approvers are also told through this SNS topic, when set.
+VAULT_APPROVALS_SNS_TOPIC_ARN = envstr("VAULT_APPROVALS_SNS_TOPIC_ARN", "")
 
 # --- security headers -------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

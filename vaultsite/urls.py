@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -92,12 +93,25 @@ def _admin_site() -> Any:
 
     # The admin signs in through allauth (password + MFA), never its own form.
     admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
+    # Its own password form skips the audit record and our checks: every password
+    # change goes through allauth's page (audited, re-authenticated).
+    admin.site.password_change = _change_password_in_one_place  # type: ignore[method-assign,assignment]
+    admin.site.password_change_done = _change_password_in_one_place  # type: ignore[method-assign,assignment]
     admin.site.site_header = "Token vault administration"
     return admin.site
 
 
+def _change_password_in_one_place(request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+    return redirect("account_change_password")
+
+
 def operator() -> Patterns:
     """Served by the operator function (and `all`) only. Operator pages go here."""
+    from allauth.mfa.recovery_codes import views as recovery_views
+    from allauth.mfa.totp import views as totp_views
+
+    from tokens.pages.auth import SignInLinkView, fresh_code_required
+
     return [
         path("api/v1/", include("tokens.api.urls")),
         path("admin/", _admin_site().urls),
@@ -108,6 +122,14 @@ def operator() -> Patterns:
         path("accounts/email/", _closed),
         path("accounts/password/reset/", _closed),
         path("accounts/password/reset/<path:rest>", _closed),
+        # An operator's sign-in link: they choose their own password.
+        path("accounts/welcome/<uidb64>/<token>/", SignInLinkView.as_view(), name="signin-link"),
+        # Removing or replacing an authenticator needs a code typed for it.
+        path("accounts/2fa/totp/deactivate/", fresh_code_required(totp_views.deactivate_totp)),
+        path(
+            "accounts/2fa/recovery-codes/generate/",
+            fresh_code_required(recovery_views.generate_recovery_codes),
+        ),
         path("accounts/", include("allauth.urls")),
         path("", include("tokens.pages.urls")),
     ]

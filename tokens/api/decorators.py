@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import threading
-import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +16,7 @@ from tokens import api_keys, audit
 from tokens.actors import ANONYMOUS, Actor, RequestContext, context_of
 from tokens.api.responses import error, from_exception, method_not_allowed
 from tokens.errors import VaultError
+from tokens.ratelimit import limiter
 
 View = Callable[..., HttpResponse]
 BODY_METHODS = ("POST", "PATCH", "PUT")
@@ -35,28 +33,6 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise DuplicateKey("a key appears twice in one JSON object")
         seen[key] = value
     return seen
-
-
-class _RateLimiter:
-    """Requests per client per minute, in this process (API Gateway throttles globally)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.hits: dict[str, deque[float]] = defaultdict(deque)
-
-    def allow(self, key: str, limit: int) -> bool:
-        now = time.monotonic()
-        with self.lock:
-            window = self.hits[key]
-            while window and window[0] <= now - 60:
-                window.popleft()
-            if len(window) >= limit:
-                return False
-            window.append(now)
-            return True
-
-
-limiter = _RateLimiter()
 
 
 def _parse_body(request: HttpRequest) -> tuple[Any, HttpResponse | None]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import JsonResponse
 
-from tokens.errors import Unavailable, VaultError, error_body, public
+from tokens.errors import Throttled, Unavailable, VaultError, error_body, public
 
 
 def error(status: int, code: str, message: str, **details: Any) -> JsonResponse:
@@ -18,7 +18,7 @@ def error(status: int, code: str, message: str, **details: Any) -> JsonResponse:
 def from_exception(exc: VaultError) -> JsonResponse:
     exc = public(exc)
     response = error(exc.status, exc.code, exc.message, **exc.details)
-    if isinstance(exc, Unavailable):
+    if isinstance(exc, (Unavailable, Throttled)):
         response["Retry-After"] = str(exc.retry_after)
     return response
 

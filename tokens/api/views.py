@@ -18,21 +18,47 @@ from tokens.api.responses import no_such_endpoint, ok
 
 @api("POST")
 def tokens(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]) -> HttpResponse:
-    validation.only_keys(body, {"data"})
+    validation.only_keys(body, {"data", "deduplicate", "aliases"})
     if "data" not in body:
         raise validation.invalid("data", "is required")
-    info = vault.tokenize(actor, ctx, body["data"])
-    return ok({"tokenId": info.token_id, "TTL": info.expires_at}, status=201)
+    info = vault.tokenize(
+        actor,
+        ctx,
+        body["data"],
+        deduplicate=body.get("deduplicate", False),
+        alias_formats=body.get("aliases"),
+    )
+    if info.deduplicated:
+        return ok({"tokenId": info.token_id, "TTL": info.expires_at, "deduplicated": True})
+    answer: dict[str, Any] = {"tokenId": info.token_id, "TTL": info.expires_at}
+    if info.aliases:
+        answer["aliases"] = info.aliases
+    return ok(answer, status=201)
 
 
 @api("POST")
 def detokenize(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]) -> HttpResponse:
-    validation.only_keys(body, {"tokenId", "fields", "mask"})
+    validation.only_keys(body, {"tokenId", "alias", "field", "fields", "mask"})
+    alias = None
     token_id = body.get("tokenId")
-    if not isinstance(token_id, str):
+    if "alias" in body or "field" in body:
+        if token_id is not None:
+            raise validation.invalid("tokenId", "give a tokenId, or an alias with its field, not both")
+        alias = validation.alias_ref(body.get("alias"), body.get("field"))
+        token_id = ""
+    elif not isinstance(token_id, str):
         raise validation.invalid("tokenId", "is required and must be a string")
-    revealed = vault.detokenize(actor, ctx, token_id, body.get("fields"), body.get("mask", False))
+    revealed = vault.detokenize(
+        actor, ctx, token_id, body.get("fields"), body.get("mask", False), alias=alias
+    )
     return ok(revealed.as_json())
+
+
+@api("POST")
+def search(request: HttpRequest, actor: Actor, ctx: RequestContext, body: dict[str, Any]) -> HttpResponse:
+    validation.only_keys(body, {"field", "value"})
+    found = vault.search(actor, ctx, body.get("field"), body.get("value"))
+    return ok({"tokens": [{"tokenId": token_id, "TTL": expires_at} for token_id, expires_at in found]})
 
 
 @api("GET", "PATCH", "DELETE")

@@ -8,28 +8,35 @@ from typing import Any
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 
 from tokens import admin_ops, roles
 from tokens.errors import InvalidInput, VaultError
-from tokens.models import ApiClient, OperatorAccount, RoleRequest
+from tokens.models import ApiClient, OperatorAccount, RoleRequest, TimedRole
 from tokens.pages.common import ctx, has, operator_page
 from tokens.pages.errors import vault_error
 from tokens.pages.forms import ClientForm, OperatorForm
 
 MANAGE = has("tokens.manage_operators")
-SECOND = "another vault admin must approve it (pending, for 24 hours)."
+SECOND = "another vault admin must approve it (pending, for 24 hours); the other vault admins were told."
 
 
 def _operators() -> list[dict[str, Any]]:
     users = get_user_model().objects.order_by("username").prefetch_related("groups")
     enrolled = set(Authenticator.objects.values_list("user_id", flat=True))
     pending = set(OperatorAccount.objects.filter(must_change_password=True).values_list("user_id", flat=True))
+    ends: dict[int, dict[str, Any]] = {}
+    for timed in TimedRole.objects.all():
+        ends.setdefault(timed.user_id, {})[timed.role] = timed.ends
     return [
         {
             "user": user,
-            "roles": sorted(g.name for g in user.groups.all() if g.name in roles.ROLES),
+            "roles": [
+                {"name": name, "ends": ends.get(user.pk, {}).get(name)}
+                for name in sorted(g.name for g in user.groups.all() if g.name in roles.ROLES)
+            ],
+            "held": {g.name for g in user.groups.all()},
             "mfa": user.pk in enrolled,
             "pending": user.pk in pending,
         }
@@ -43,55 +50,87 @@ def _operators_page(request: HttpRequest, status: int = 200, **extra: Any) -> Ht
         "roles": roles.ROLES.values(),
         "form": OperatorForm(),
         "requests": RoleRequest.open().select_related("target", "requested_by"),
+        "max_hours": RoleRequest.MAX_HOURS,
         **extra,
     }
     return render(request, "tokens/operators.html", page, status=status)
+
+
+def _hours(post: QueryDict) -> int | None:
+    raw = post.get("hours", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        raise InvalidInput(f"hours: a whole number from 1 to {RoleRequest.MAX_HOURS}, or empty for no limit")
+    return int(raw)
+
+
+def _sent(username: str, invitation: admin_ops.Invitation) -> str:
+    if invitation.sent:
+        return f"{username} was emailed a sign-in link at {invitation.email} to choose their password."
+    return f"The email with {username}'s sign-in link could not be sent; try Reset later to send a new one."
 
 
 @operator_page(MANAGE)
 def operators(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _operators_page(request)
-    action = request.POST.get("action", "")
-    username = request.POST.get("username", "").strip()
-    role = request.POST.get("role", "")
+    post = request.POST
+    action = post.get("action", "")
+    username = post.get("username", "").strip()
+    role = post.get("role", "")
     try:
         if action == "create":
-            form = OperatorForm(request.POST)
+            form = OperatorForm(post)
             if not form.is_valid():
                 return _operators_page(request, 400, form=form)
-            user, password = admin_ops.create_operator(
-                request.user, ctx(request), form.cleaned_data["username"], form.cleaned_data["email"],
-                form.cleaned_data["roles"],
+            wanted = form.cleaned_data["roles"]
+            user, created = admin_ops.create_operator(
+                request.user, ctx(request), form.cleaned_data["username"], form.cleaned_data["email"], wanted
             )  # fmt: skip
-            return _operators_page(request, created=user, password=password)
+            sensitive = [r for r in wanted if r in admin_ops.SENSITIVE]
+            waiting = f" {', '.join(sensitive)} waits for a second vault admin." if sensitive else ""
+            return _operators_page(
+                request, done=f"Created {user.username}. {_sent(user.username, created)}{waiting}"
+            )
         if action == "grant":
-            if admin_ops.grant_role(request.user, ctx(request), username, role):
+            hours = _hours(post)
+            if admin_ops.grant_role(
+                request.user, ctx(request), username, role, post.get("reason", ""), hours
+            ):
                 return _operators_page(request, done=f"Asked for {role} for {username}; {SECOND}")
-            return _operators_page(request, done=f"Granted {role} to {username}.")
+            until = f" for {hours} hours" if hours else ""
+            return _operators_page(request, done=f"Granted {role} to {username}{until}.")
         if action in ("approve", "reject"):
-            request_id = request.POST.get("request", "")
+            request_id = post.get("request", "")
             if not request_id.isdigit():
                 raise InvalidInput("request: no such pending request")
+            comment = post.get("comment", "")
             if action == "reject":
-                admin_ops.reject_request(request.user, ctx(request), int(request_id))
+                admin_ops.reject_request(request.user, ctx(request), int(request_id), comment)
                 return _operators_page(request, done="Rejected the request.")
-            asked, otp = admin_ops.approve_request(request.user, ctx(request), int(request_id))
-            if otp:
-                return _operators_page(request, reset=asked.target.get_username(), password=otp)
-            return _operators_page(request, done=f"Approved: granted {asked.role} to {asked.target}.")
+            asked, invitation = admin_ops.approve_request(
+                request.user, ctx(request), int(request_id), comment
+            )
+            if invitation is not None:
+                name = asked.target.get_username()
+                return _operators_page(request, done=f"Approved: reset {name}. {_sent(name, invitation)}")
+            until = f" for {asked.hours} hours" if asked.hours else ""
+            return _operators_page(request, done=f"Approved: granted {asked.role} to {asked.target}{until}.")
         if action == "revoke":
             admin_ops.revoke_role(request.user, ctx(request), username, role)
             return _operators_page(request, done=f"Revoked {role} from {username}.")
         if action == "reset":
-            if request.POST.get("confirm") != "yes":
+            if post.get("confirm") != "yes":
                 raise InvalidInput("reset: tick the box to confirm")
-            new_password = admin_ops.reset_operator(request.user, ctx(request), username)
-            if new_password is None:
+            invitation = admin_ops.reset_operator(
+                request.user, ctx(request), username, post.get("reason", "")
+            )
+            if invitation is None:
                 return _operators_page(request, done=f"Asked to reset {username}; {SECOND}")
-            return _operators_page(request, reset=username, password=new_password)
+            return _operators_page(request, done=f"Reset {username}. {_sent(username, invitation)}")
         if action == "deactivate":
-            if request.POST.get("confirm") != "yes":
+            if post.get("confirm") != "yes":
                 raise InvalidInput("deactivate: tick the box to confirm")
             admin_ops.deactivate_operator(request.user, ctx(request), username)
             return _operators_page(request, done=f"Deactivated {username}; they can no longer sign in.")

@@ -5,19 +5,30 @@ re-authentication within VAULT_REVEAL_FRESH_AUTH seconds."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.auth_backends import AuthenticationBackend
 from allauth.account.authentication import get_authentication_records
 from allauth.account.forms import ChangePasswordForm as AllauthChangePasswordForm
+from allauth.core.exceptions import ReauthenticationRequired
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import authenticate
+from django.contrib.auth.views import PasswordResetConfirmView
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse, reverse_lazy
 
 from tokens import operator_events
 from tokens.models import OperatorAccount
+
+# How long a code typed to change an authenticator stays good for that change.
+CODE_FRESH_SECONDS = 120
+SPENT_CODE_KEY = "vault_authenticator_change_code_at"
 
 
 def last_authenticated_at(request: HttpRequest) -> float | None:
@@ -29,6 +40,38 @@ def last_authenticated_at(request: HttpRequest) -> float | None:
         r["at"] for r in get_authentication_records(request, user) if isinstance(r.get("at"), (int, float))
     ]
     return max(times) if times else None
+
+
+def last_code_at(request: HttpRequest) -> float | None:
+    """When this session last re-authenticated with an authenticator code."""
+    times = [
+        r["at"]
+        for r in get_authentication_records(request, request.user)
+        if r.get("reauthenticated") and r.get("method") == "mfa" and isinstance(r.get("at"), (int, float))
+    ]
+    return max(times) if times else None
+
+
+def fresh_code_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """For the pages that remove or replace an authenticator: every change (a
+    POST) needs a code typed for it, within CODE_FRESH_SECONDS, and each code
+    serves one change. A sign-in, or a re-authentication for a reveal, is not
+    enough: a stolen session could otherwise swap the authenticator for its own.
+    allauth's middleware sends the operator to its code page and then replays
+    the change, through this check again."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user = request.user
+        if request.method == "POST" and user.is_authenticated and is_mfa_enabled(user):
+            at = last_code_at(request)
+            spent = float(request.session.get(SPENT_CODE_KEY, 0))
+            if at is None or at <= spent or time.time() - at > CODE_FRESH_SECONDS:
+                raise ReauthenticationRequired()
+            request.session[SPENT_CODE_KEY] = at
+        return view(request, *args, **kwargs)
+
+    return checked
 
 
 def recently_authenticated(request: HttpRequest, now: float | None = None) -> bool:
@@ -71,10 +114,20 @@ class AccountAdapter(DefaultAccountAdapter):
             raise
 
     def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
-        # allauth lets through users its backend refused (to show "inactive"):
-        # a superuser stays refused (see tokens/backends.py; audited there).
-        user = super().authenticate(request, **credentials)
-        return None if user is not None and user.is_superuser else user
+        """allauth's, less its one exception: it lets through an account our
+        backend refused (deactivated, superuser) to show an "inactive" page,
+        which tells whoever typed the password that it was right. Here a refused
+        account gets the answer, and the rate-limit count, of a wrong password
+        (audited by the user_login_failed signal)."""
+        self.pre_authenticate(request, **credentials)
+        AuthenticationBackend.unstash_authenticated_user()
+        user = authenticate(request, **credentials)
+        AuthenticationBackend.unstash_authenticated_user()  # refused accounts stay refused
+        if user is not None:
+            self._rollback_login_failed_rl_usage()
+        else:
+            self.authentication_failed(request, **credentials)
+        return user
 
     def reauthenticate(self, user: Any, password: str) -> bool:
         ok = super().reauthenticate(user, password)
@@ -86,6 +139,29 @@ class AccountAdapter(DefaultAccountAdapter):
         # The operator chose a password: the one-time password is spent.
         super().set_password(user, password)
         OperatorAccount.objects.filter(user=user).update(must_change_password=False)
+
+
+class SignInLinkView(PasswordResetConfirmView):
+    """An operator's sign-in link (tokens.signin_links): choose a password, then
+    sign in as usual. Django's view swaps the token out of the URL at once, so
+    it is not left in the address bar or a Referer."""
+
+    template_name = "account/signin_link.html"
+    success_url = reverse_lazy("account_login")
+    post_reset_login = False
+
+    def get_user(self, uidb64: str) -> Any:
+        user = super().get_user(uidb64)
+        # A deactivated account, or a superuser, gets no way in through a link.
+        return user if user is not None and user.is_active and not user.is_superuser else None
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        user = form.user
+        OperatorAccount.objects.filter(user=user).update(must_change_password=False)
+        operator_events.record("password_set", "success", user, self.request, detail="sign-in link")
+        messages.success(self.request, "Password set. Sign in with it, then enrol an authenticator app.")
+        return response
 
 
 class ChangePasswordForm(AllauthChangePasswordForm):

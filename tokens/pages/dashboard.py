@@ -9,6 +9,8 @@ from django.shortcuts import render
 
 from tokens import admin_ops, audit, roles
 from tokens.errors import VaultError
+from tokens.models import RoleRequest
+from tokens.operators import holds
 from tokens.pages.common import actor, operator_page, signed_in
 
 RECENT_DAYS = 7
@@ -27,5 +29,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         unavailable = False
     except VaultError:
         recent, unavailable = [], True
-    page = {"roles": held, "recent": recent, "recent_unavailable": unavailable, "recent_days": RECENT_DAYS}
+    waiting = None
+    if holds(request.user, "tokens.manage_operators"):
+        waiting = list(RoleRequest.open().select_related("target", "requested_by"))
+    page = {
+        "roles": held, "recent": recent, "recent_unavailable": unavailable, "recent_days": RECENT_DAYS,
+        "role_ends": admin_ops.role_ends(request.user), "waiting": waiting,
+    }  # fmt: skip
     return render(request, "tokens/dashboard.html", page)

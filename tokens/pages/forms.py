@@ -192,7 +192,7 @@ class ClientForm(forms.Form):
 
 class OperatorForm(forms.Form):
     username = forms.CharField(max_length=150)
-    email = forms.EmailField(required=False, help_text="Optional; may also be used to sign in.")
+    email = forms.EmailField(help_text="Their sign-in link goes here; they may also sign in with it.")
     roles = forms.MultipleChoiceField(
         required=False,
         choices=[(r.name, f"{r.name} — {r.summary}") for r in roles.ROLES.values()],

@@ -30,6 +30,22 @@ def pending_step(user: Any) -> tuple[str, tuple[str, ...]] | None:
     return None
 
 
+class RoleLapseMiddleware:
+    """Time-boxed roles end on time: before any operator page answers, every
+    role whose time is up is taken (tokens.admin_ops.lapse_roles, audited)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not request.path.startswith(OPEN_PATHS):
+            from tokens import admin_ops  # only signed-in operators need it (cold start)
+
+            admin_ops.lapse_roles()
+        return self.get_response(request)
+
+
 class OperatorGateMiddleware:
     """A signed-in operator first replaces the one-time password, then enrols
     an authenticator app; until both are done, no other page answers."""

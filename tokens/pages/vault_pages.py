@@ -10,7 +10,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from tokens import fieldtypes, vault
+from tokens import fieldtypes, validation, vault
 from tokens import reveal as operator_reveal
 from tokens.errors import InvalidInput, NotFound, VaultError
 from tokens.pages import forms
@@ -43,6 +43,8 @@ def tokenize(request: HttpRequest) -> HttpResponse:
 @operator_page(may("metadata"))
 def lookup(request: HttpRequest) -> HttpResponse:
     page: dict[str, object] = {}
+    if request.method == "POST" and request.POST.get("find") == "value":
+        return _find_by_value(request)
     if request.method == "POST":
         try:
             page["token"] = forms.shown_token(request.POST)
@@ -53,6 +55,22 @@ def lookup(request: HttpRequest) -> HttpResponse:
             return render(request, "tokens/lookup.html", page, status=exc.status)
         except VaultError as exc:
             return vault_error(request, exc)
+    return render(request, "tokens/lookup.html", page)
+
+
+def _find_by_value(request: HttpRequest) -> HttpResponse:
+    """Tokens holding a value, through the vault's search (audited, rate-limited).
+    The value is never put back in the page: only the field name is."""
+    field_name = request.POST.get("field", "").strip()[:64]
+    page: dict[str, object] = {"field": field_name if validation.FIELD_NAME.fullmatch(field_name) else ""}
+    try:
+        page["found"] = vault.search(actor(request), ctx(request), field_name, request.POST.get("value", ""))
+    except FORM_ERRORS as exc:
+        page["find_error"] = exc.message
+        return render(request, "tokens/lookup.html", page, status=exc.status)
+    except VaultError as exc:
+        return vault_error(request, exc)
+    page["searched"] = True
     return render(request, "tokens/lookup.html", page)
 
 

@@ -16,7 +16,7 @@ LOCAL_OPERATOR = "operator"
 
 class Command(BaseCommand):
     help = (
-        "Local emulator only: a fresh all-scopes API key, and an all-roles operator with a one-time password."
+        "Local emulator only: a fresh all-scopes API key, and an all-roles operator with a new sign-in link."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -27,22 +27,24 @@ class Command(BaseCommand):
         self.stdout.write(
             f"API key for client {LOCAL_CLIENT!r} (all scopes), new each run:\n  export VAULT_KEY={key}"
         )
-        password = self._operator()
+        link = self._operator()
         self.stdout.write(
-            f"\nOperator {LOCAL_OPERATOR!r} (all roles), new one-time password each run:\n"
-            f"  username: {LOCAL_OPERATOR}\n  password: {password}\n"
-            "  Sign in, choose your own password, then scan the QR code with an authenticator app."
+            f"\nOperator {LOCAL_OPERATOR!r} (all roles), a new sign-in link each run:\n"
+            f"  {link}\n"
+            f"  Open it, choose your password, sign in as {LOCAL_OPERATOR}, then scan the QR code"
+            " with an authenticator app."
         )
 
     def _operator(self) -> str:
         ctx = RequestContext(channel="cli")
+        # No email address: the command line is handed the link to print.
         if not get_user_model().objects.filter(username=LOCAL_OPERATOR).exists():
-            _, password = admin_ops.create_operator(None, ctx, LOCAL_OPERATOR, "", list(roles.ROLES))
-            return password
+            _, invitation = admin_ops.create_operator(None, ctx, LOCAL_OPERATOR, "", list(roles.ROLES))
+            return invitation.link
         user = get_user_model().objects.get(username=LOCAL_OPERATOR)
         for role in roles.ROLES:
             if not user.groups.filter(name=role).exists():
                 admin_ops.grant_role(None, ctx, LOCAL_OPERATOR, role)
-        new_password = admin_ops.reset_operator(None, ctx, LOCAL_OPERATOR)
-        assert new_password is not None  # the command line resets at once, never asks
-        return new_password
+        reset = admin_ops.reset_operator(None, ctx, LOCAL_OPERATOR)
+        assert reset is not None  # the command line resets at once, never asks
+        return reset.link
