@@ -15,7 +15,14 @@ from tests.multiregion import SIN, SYD
 from tokens import aws, bootstrap, keystore
 from tokens.bootstrap import BootstrapError, add_region
 
-TABLES = ("sensitive-data", "vault-audit", "vault-api-clients", "vault-keys", "vault-index", "vault-idempotency")
+TABLES = (
+    "sensitive-data",
+    "vault-audit",
+    "vault-api-clients",
+    "vault-keys",
+    "vault-index",
+    "vault-idempotency",
+)
 STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
 
