@@ -148,7 +148,7 @@ EXPECTED = {
                 "dynamodb:DescribeTimeToLive",
                 "dynamodb:DescribeContinuousBackups",
             )
-            for t in (TABLE, AUDIT, CLIENTS, ALERT_STATE, KEYS)
+            for t in (TABLE, AUDIT, CLIENTS, ALERT_STATE, KEYS, INDEX, IDEMPOTENCY)
         },
         ("dynamodb:GetItem", ALERT_STATE),
         ("dynamodb:UpdateItem", ALERT_STATE),

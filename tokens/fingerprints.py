@@ -41,8 +41,13 @@ def _signing_key(version: int) -> Any:
     with _lock:
         found = _keys.get(cache_key)
     if found is None:
-        provider = keystore.store().get_or_create_provider(MATERIAL, version)
-        found = provider.encryption_materials(EncryptionContext()).signing_key
+        try:
+            provider = keystore.store().get_or_create_provider(MATERIAL, version)
+            found = provider.encryption_materials(EncryptionContext()).signing_key
+        except Exception as exc:
+            if aws.caused_by_aws(exc):
+                raise aws.unavailable("KMS") from None
+            raise
         with _lock:
             _keys[cache_key] = found
     return found
@@ -83,17 +88,20 @@ def of_record(fields: Mapping[str, str], version: int) -> str:
 
 
 def ensure_key() -> str:
-    """Version 0 of the fingerprint key, unless the key store has one (vault_bootstrap)."""
+    """Version 0 of the fingerprint key, unless the key store has one (vault_bootstrap);
+    then load the newest version, so this process starts with it."""
+    reset()
     keys = keystore.store()
     try:
-        return f"fingerprint key: found (version {keys.max_version(MATERIAL)})"
+        found = f"fingerprint key: found (version {keys.max_version(MATERIAL)})"
     except NoKnownVersionError:
-        pass
-    try:
-        keys.add_version(MATERIAL, 0)
-    except keystore.VersionExists:
-        return "fingerprint key: found (version 0)"
-    return "fingerprint key: version 0 created"
+        try:
+            keys.add_version(MATERIAL, 0)
+            found = "fingerprint key: version 0 created"
+        except keystore.VersionExists:
+            found = "fingerprint key: found (version 0)"
+    _signing_key(newest_version())
+    return found
 
 
 def reset() -> None:
