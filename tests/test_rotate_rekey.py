@@ -13,7 +13,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from tests.conftest import MARKER, audit_where, raw_item
-from tokens import crypto, dynamo, key_rotation, keystore, storage, vault
+from tokens import audit, crypto, dynamo, key_rotation, keystore, storage, vault
 from tokens.actors import Actor, RequestContext
 from tokens.admin_ops import COMMAND_LINE
 from tokens.errors import InvalidInput
@@ -135,10 +135,9 @@ def test_rekey_leaves_an_item_that_changed_meanwhile(monkeypatch: pytest.MonkeyP
     assert "rekeyed 0" in out and "changed 1" in out
     assert int(raw_item(token)["TTL"]["N"]) == later  # the other caller's change stands
     assert vault.detokenize(SERVICE, ctx(), token).expires_at == later
-    failed = [r for r in audit_where(action="rekey") if r["token_id"] == token]
-    # The new item and its record go in one transaction: nothing of the rekey landed.
-    assert [r["outcome"] for r in failed] == ["error"]
-    assert failed[0]["detail"].startswith("changed")
+    # The re-sealed item and its record were one transaction: neither landed.
+    (failed,) = [r for r in audit_where(action="rekey") if r["token_id"] == token]
+    assert (failed["outcome"], failed["detail"]) == ("error", "changed; vault-SYD#0 -> vault-SYD#1")
 
 
 def test_a_rekey_stopped_midway_leaves_every_item_readable_and_a_rerun_finishes(
@@ -166,6 +165,7 @@ def test_a_rekey_stopped_midway_leaves_every_item_readable_and_a_rerun_finishes(
     assert "rekeyed 3, current 2" in out
     assert {sealed_with(token) for token in values} == {"vault-SYD#1"}
     assert {token: reveal(token)["pan"] for token in values} == values
+    assert audit.verify().ok
 
 
 def test_rekey_can_start_after_a_given_token(monkeypatch: pytest.MonkeyPatch) -> None:

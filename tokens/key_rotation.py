@@ -5,10 +5,11 @@ their cached version expires (VAULT_KEY_CACHE_SECONDS), and items sealed under
 older versions still read, since old versions are never removed.
 
 `rekey` rewrites this region's tokens that were sealed under an older version,
-or under per-item KMS, with the current version. Each item is verified, sealed
-again, audited, then written only if it is still exactly what was read; an
-item is replaced whole or not at all, so stopping at any point leaves every
-item readable, and running again carries on (current items are skipped).
+or under per-item KMS, with the current version. Each item is verified and
+sealed again, then written with its audit record in one transaction, only if
+it is still exactly what was read; an item is replaced whole or not at all, so
+stopping at any point leaves every item readable, and running again carries on
+(current items are skipped).
 """
 
 from __future__ import annotations
