@@ -78,12 +78,15 @@ def _settings(examples: int, **extra: Any) -> hypothesis.settings:
 def schema(db: Any, settings: Any) -> Iterator[Any]:
     settings.VAULT_API_RATE_LIMIT = 10**6  # the generated requests are not a flood to throttle
     settings.ALLOWED_HOSTS = ["localhost"]  # where schemathesis' WSGI client sends them
-    # As Django's test client does: a request ending must not close the test's transaction.
+    # As Django's test client does: a request starting or ending must not close the
+    # test's transaction (on PostgreSQL it would: the connection is not in autocommit).
+    signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
     try:
         with time_machine.travel(time.time(), tick=False):
             yield schemathesis.openapi.from_wsgi("/api/v1/openapi.json", get_wsgi_application())
     finally:
+        signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
 
 
