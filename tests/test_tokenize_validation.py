@@ -32,7 +32,11 @@ def tokens_in_table() -> int:
         ({"data": []}, "data", "must be an object of field names to string values"),
         ({"data": {}}, "data", "give at least one field to tokenize"),
         ({"data": {"TTL": NOW + 3600}}, "data", "give at least one field to tokenize"),
-        ({"data": {"pan": "1"}, "extra": 1}, "body.extra", "unknown key; expected only data"),
+        (
+            {"data": {"pan": "1"}, "extra": 1},
+            "body.extra",
+            "unknown key; expected only aliases, data, deduplicate",
+        ),
         ({"data": {"pan": 4111}}, "data.pan", "values must be strings"),
         ({"data": {"pan": None}}, "data.pan", "values must be strings"),
         ({"data": {"pan": ["a"]}}, "data.pan", "values must be strings"),
