@@ -130,7 +130,7 @@ def test_an_operator_signs_in_enrols_and_works_through_the_vault(page: Page) -> 
     expect(page.get_by_label("Field name 5")).to_be_visible()
     page.get_by_label("Keep for (days)").fill("30")
     shot(page, "06-tokenize")
-    page.get_by_role("button", name="Tokenize").click()
+    page.get_by_role("button", name="Tokenize", exact=True).click()
     expect(page.get_by_role("heading", name="Token created")).to_be_visible()
     token = page.locator("#token").inner_text().strip()
     assert token.startswith("TKN-SYD-")
