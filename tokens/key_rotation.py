@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 
-from tokens import audit, crypto, dynamo, keystore, storage
+from tokens import audit, crypto, dynamo, keystore, storage, validation
 from tokens.actors import Actor, RequestContext
 from tokens.errors import Conflict, IntegrityFailure, InvalidInput
 
@@ -104,6 +104,8 @@ def rekey(
         while True:
             items, start_key = storage.scan_page(start_key, page_size)
             for item in items:
+                if not validation.is_token_id(item["tokenId"]["S"]):
+                    continue  # not a token: /readyz's canary item
                 _rekey_one(item, actor, ctx, summary, name, target, prefix)
                 summary.scanned += 1
                 summary.resume_after = item["tokenId"]["S"]
