@@ -28,9 +28,18 @@ def test_a_stage_s_key_is_served_by_the_vault_s_client_in_that_region(stage: str
     assert client.meta.region_name == cli.aws_region
 
 
-def test_tokenizing_in_singapore_asks_singapore_s_kms_for_singapore_s_replica(settings: Any) -> None:
+def test_tokenizing_in_singapore_asks_singapore_s_kms_for_singapore_s_replica(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Per-item mode, so the call names the key (moto cannot decrypt under `mrk-` keys,
     # which loading a key-store version would need; tests/test_key_hierarchy.py covers that).
+    # For the same reason the fingerprint key (a key-store version) is a local one here.
+    from dynamodb_encryption_sdk.delegated_keys.jce import JceNameLocalDelegatedKey
+
+    from tokens import fingerprints
+
+    local = JceNameLocalDelegatedKey.generate("HmacSHA256", 256)
+    monkeypatch.setattr(fingerprints, "_signing_key", lambda version: local)
     settings.VAULT_KEY_MODE = "kms-per-item"
     syd = aws.client("kms", SYD)
     key = syd.create_key(MultiRegion=True, Description="vault")["KeyMetadata"]
