@@ -66,6 +66,7 @@ def test_production_settings_turn_on_secure_cookies_and_hsts() -> None:
         "print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS > 0, s.X_FRAME_OPTIONS)"
     )
     env = {"SECRET_KEY": "x", "API_KEY_PEPPER": "x", "AUDIT_HMAC_KEY": "x", "PATH": "/usr/bin:/bin"}
+    env["VAULT_LOCAL_ENV"] = ""  # not make run's DEBUG settings, should one be up in this checkout
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True", "True", "DENY"]
 

@@ -149,7 +149,9 @@ def load(
     for setting in NAMES:
         value = env.get(setting) or dev_defaults.get(setting)
         if not value:
-            raise ImproperlyConfigured(f"{setting} must be set (it is a secret with no production default)")
+            raise ImproperlyConfigured(
+                f"{setting} is not set: run `make run` in another shell, or export it (see README)"
+            )
         rings[setting] = from_env(value)
     return rings
 

@@ -53,6 +53,29 @@ def envstr(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
+# --- a second shell beside `make run` ---------------------------------------------
+# make run writes its local environment (the emulator's random port, its local secrets)
+# to .local.env while it runs, so manage.py in another shell at the checkout needs
+# nothing exported. Read only in a checkout, never on Lambda, only while the make run
+# that wrote it is alive, and never over a variable already set. VAULT_LOCAL_ENV names
+# another file (relative to the checkout); empty reads none (the test suite).
+def _local_env(path: Path) -> dict[str, str]:
+    try:
+        pairs = dict(
+            line.split("=", 1) for line in path.read_text().splitlines() if "=" in line and line[0] != "#"
+        )
+        os.kill(int(pairs.pop("MAKE_RUN_PID")), 0)
+    except (OSError, KeyError, ValueError):  # no file, or left behind by a make run that has ended
+        return {}
+    return pairs
+
+
+_local_env_file = os.environ.get("VAULT_LOCAL_ENV", ".local.env")
+if _local_env_file and (BASE_DIR / ".git").exists() and not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    for _name, _value in _local_env(BASE_DIR / _local_env_file).items():
+        os.environ.setdefault(_name, _value)
+
+
 DEBUG = envbool("DEBUG", False)
 ALLOWED_HOSTS = [h for h in envstr("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in envstr("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
