@@ -133,6 +133,7 @@ def main() -> None:
         raise SystemExit(code)
 
     signal.signal(signal.SIGTERM, lambda *_: stop(0))
+    signal.signal(signal.SIGHUP, lambda *_: stop(0))  # its terminal was closed
     try:
         emulator = subprocess.Popen(
             [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(aws_port)],
