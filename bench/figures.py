@@ -50,21 +50,39 @@ def table(figures: Sequence[Figure]) -> str:
 
 
 def per_op_seconds(paths: dict[str, Callable[[int], Any]], n: int, rounds: int = 3) -> dict[str, float]:
-    """Mean seconds per call of each path, run in interleaved rounds of n/rounds calls.
+    """Mean wall seconds per call of each path (see `per_op_costs`)."""
+    return per_op_costs(paths, n, rounds)[0]
 
-    Interleaving spreads the machine's noise (other processes, CPU frequency)
-    over every path alike, so the ratios between paths hold better than the
-    absolute times. Each path gets its own index range 0..n-1.
+
+def per_op_costs(
+    paths: dict[str, Callable[[int], Any]],
+    n: int,
+    rounds: int = 3,
+    excluded: Callable[[], float] = lambda: 0.0,
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Mean seconds per call of each path: wall time, and CPU time less `excluded`.
+
+    The paths run in interleaved rounds of n/rounds calls. Interleaving spreads
+    the machine's noise (other processes, CPU frequency) over every path alike,
+    so the ratios between paths hold better than the absolute times; the order
+    of the paths turns each round, so none always runs first or last (against
+    moto, later calls find more items and cost more). Each path gets its own
+    index range 0..n-1. `excluded` is a clock of CPU time to leave out of the
+    second figure, for example the emulator's (`bench.emulator.cpu_seconds`).
     """
-    total = dict.fromkeys(paths, 0.0)
+    wall = dict.fromkeys(paths, 0.0)
+    own = dict.fromkeys(paths, 0.0)
     done = dict.fromkeys(paths, 0)
     bounds = [n * r // rounds for r in range(rounds + 1)]
+    names = list(paths)
     for r in range(rounds):
-        for name, fn in paths.items():
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             gc.collect()
-            started = time.perf_counter()
+            left_out, cpu, started = excluded(), time.process_time(), time.perf_counter()
             for i in range(bounds[r], bounds[r + 1]):
-                fn(i)
-            total[name] += time.perf_counter() - started
+                paths[name](i)
+            wall[name] += time.perf_counter() - started
+            own[name] += time.process_time() - cpu - (excluded() - left_out)
             done[name] += bounds[r + 1] - bounds[r]
-    return {name: total[name] / max(done[name], 1) for name in paths}
+    per = {name: max(done[name], 1) for name in paths}
+    return {k: v / per[k] for k, v in wall.items()}, {k: v / per[k] for k, v in own.items()}

@@ -1,19 +1,30 @@
 """Check a Lambda package built by `zappa package` before it is deployed.
 
+    python infra/lambda_package.py --compile token-vault-syd_writer.zip
     python infra/lambda_package.py token-vault-syd_writer.zip
+
+`--compile` first adds Python bytecode to the package: Zappa leaves every
+`__pycache__` out, and Lambda's /var/task is read-only, so without it every
+cold start compiles every module it imports from source. The bytecode is
+unchecked-hash (PEP 552): used as shipped, whatever the files' times after
+unzipping; the sources stay beside it for tracebacks. Run it with Python 3.11.
 
 Exit status 1 with one line per problem: a binary wheel built for a newer glibc
 than the python3.11 runtime's (Amazon Linux 2, glibc 2.26), for another Python
 or CPU, a package over Lambda's 250 MB unzipped limit, something that must not
-ship (tests, dev tools), or a missing entry point. Standard library only.
+ship (tests, dev tools), a missing entry point, or no bytecode for the vault.
+Standard library only.
 """
 
 from __future__ import annotations
 
+import compileall
+import py_compile
 import re
 import sys
+import tempfile
 import zipfile
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 RUNTIME_GLIBC = (2, 26)  # python3.11 on Lambda runs on Amazon Linux 2
 PYTHON_TAG = "cp311"
@@ -30,6 +41,8 @@ MUST_NOT_SHIP = (
     "tests", "docs", "bench", "infra", "scripts", ".venv", "moto", "playwright", "pytest", "_pytest", "ruff",
     "zappa_settings.json",
 )  # fmt: skip
+# Modules whose bytecode must ship: the request path's first imports.
+COMPILED = ("vaultsite/lambda_handler.py", "tokens/vault.py", "django/__init__.py", "botocore/client.py")
 LEGACY = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_(\w+)$")
 
@@ -48,6 +61,39 @@ def platform_ok(tag: str) -> bool:
     return bool(match) and match.group(3) == ARCH and (int(match[1]), int(match[2])) <= RUNTIME_GLIBC
 
 
+def bytecode_of(name: str) -> str:
+    """Where Python 3.11 looks for the bytecode of the module at `name`."""
+    path = PurePosixPath(name)
+    return str(path.parent / "__pycache__" / f"{path.stem}.cpython-311.pyc")
+
+
+def compile_package(path: str) -> int:
+    """Add unchecked-hash bytecode for every module in the package; return how many."""
+    if sys.version_info[:2] != (3, 11):
+        raise SystemExit(
+            f"--compile needs Python 3.11 (the runtime's bytecode), not {sys.version.split()[0]}"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        with zipfile.ZipFile(path) as package:
+            package.extractall(tmp)
+            infos = package.infolist()
+        compileall.compile_dir(
+            tmp, quiet=2, ddir="/var/task", workers=0,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )  # fmt: skip
+        added = 0
+        with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as package:
+            have = set(package.namelist())
+            for info in infos:
+                pyc = bytecode_of(info.filename)
+                if info.filename.endswith(".py") and pyc not in have and (Path(tmp) / pyc).is_file():
+                    entry = zipfile.ZipInfo(pyc, date_time=info.date_time)
+                    entry.create_system, entry.external_attr = 3, 0o644 << 16
+                    package.writestr(entry, (Path(tmp) / pyc).read_bytes(), zipfile.ZIP_DEFLATED)
+                    added += 1
+    return added
+
+
 def problems(path: str) -> list[str]:
     found: list[str] = []
     with zipfile.ZipFile(path) as package:
@@ -63,6 +109,9 @@ def problems(path: str) -> list[str]:
         for name in MUST_NOT_SHIP:
             if name in tops:
                 found.append(f"ships {name}")
+        for module in COMPILED:
+            if module in names and bytecode_of(module) not in names:
+                found.append(f"no bytecode for {module}: run this with --compile first")
         for name in sorted(names):
             if name.endswith(".dist-info/WHEEL"):
                 tags = [line.split(":", 1)[1].strip() for line in package.read(name).decode().splitlines()
@@ -77,6 +126,10 @@ def problems(path: str) -> list[str]:
 
 def main(argv: list[str]) -> int:
     status = 0
+    if argv[:1] == ["--compile"]:
+        argv = argv[1:]
+        for path in argv:
+            compile_package(path)
     for path in argv:
         for problem in problems(path):
             print(f"{path}: {problem}")

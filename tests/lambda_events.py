@@ -164,6 +164,8 @@ def load_stage(stage: str, tmp: Path, settings: Any) -> Iterator[ZappaStage]:
     settings.ALLOWED_HOSTS = [h for h in loaded.env["ALLOWED_HOSTS"].split(",") if h]
     settings.VAULT_REGION_CODE = loaded.env["VAULT_REGION_CODE"]
     settings.METRICS_SINK = loaded.env["METRICS_SINK"]  # emf on Lambda: no database on the request path
+    if loaded.role in ("writer", "reader"):  # as vaultsite/settings.py does for these roles
+        settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m not in settings.PAGE_ONLY_MIDDLEWARE]
     saved_env = dict(os.environ)
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level

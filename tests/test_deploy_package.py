@@ -70,6 +70,15 @@ def packages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return built
 
 
+@pytest.fixture(scope="module")
+def compiled_writer(packages: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The writer's package after `infra/lambda_package.py --compile`, as docs/deploy.md ships it."""
+    path = tmp_path_factory.mktemp("compiled") / "syd_writer.zip"
+    path.write_bytes(packages["syd_writer"].read_bytes())
+    assert checker().main(["--compile", str(path)]) in (0, 1)  # 1: this machine's too-new wheels
+    return path
+
+
 def test_each_function_role_packages_offline(packages: dict[str, Path]) -> None:
     for stage, path in packages.items():
         with zipfile.ZipFile(path) as package:
@@ -103,13 +112,11 @@ def test_packages_differ_only_in_their_zappa_settings(packages: dict[str, Path])
     }
 
 
-def test_the_checker_flags_only_wheels_built_for_a_newer_glibc_than_lambda_s(
-    packages: dict[str, Path],
-) -> None:
+def test_the_checker_flags_only_wheels_built_for_a_newer_glibc_than_lambda_s(compiled_writer: Path) -> None:
     # This test virtualenv was installed on a newer Linux than Lambda's python3.11
     # (Amazon Linux 2): the checker must name each such wheel, and nothing else.
     lambda_package = checker()
-    found = lambda_package.problems(str(packages["syd_writer"]))
+    found = lambda_package.problems(str(compiled_writer))
     assert all("not python3.11 on Amazon Linux 2" in problem for problem in found), found
     too_new = set()
     for wheel in SITE.glob("*.dist-info/WHEEL"):
@@ -142,12 +149,27 @@ def test_the_checker_knows_which_wheels_run_on_lambda_python3_11(tag: str, ok: b
     assert checker().platform_ok(tag) is ok
 
 
-def test_the_packaged_writer_runs_from_the_zip_alone(packages: dict[str, Path], tmp_path: Path) -> None:
-    """Unzipped, with only the standard library besides the package (as on Lambda)."""
-    with zipfile.ZipFile(packages["syd_writer"]) as package:
+def test_a_package_as_zappa_builds_it_is_refused_until_compiled(packages: dict[str, Path]) -> None:
+    # Zappa leaves every __pycache__ out and /var/task is read-only: without
+    # --compile, each cold start would compile every module it imports.
+    found = checker().problems(str(packages["syd_writer"]))
+    missing = sorted(p.split(": ")[0] for p in found if "bytecode" in p)
+    assert missing == sorted(f"no bytecode for {module}" for module in checker().COMPILED)
+
+
+def test_the_packaged_writer_runs_from_the_zip_alone(compiled_writer: Path, tmp_path: Path) -> None:
+    """Unzipped, with only the standard library besides the package (as on Lambda),
+    and nothing of the package compiled from source: its bytecode is used as shipped."""
+    with zipfile.ZipFile(compiled_writer) as package:
         package.extractall(tmp_path)
     script = (
-        "import json, sys\n"
+        "import json, sys, importlib.machinery\n"
+        "compiled = []\n"
+        "to_code = importlib.machinery.SourceFileLoader.source_to_code\n"
+        "def counted(self, data, path, **kw):\n"
+        "    compiled.append(str(path))\n"
+        "    return to_code(self, data, path, **kw)\n"
+        "importlib.machinery.SourceFileLoader.source_to_code = counted\n"
         f"sys.path[:0] = [{str(tmp_path)!r}]\n"
         "from vaultsite.lambda_handler import lambda_handler\n"
         "class Context: function_name = 'token-vault-syd-writer'; aws_request_id = 'r-1'\n"
@@ -155,7 +177,7 @@ def test_the_packaged_writer_runs_from_the_zip_alone(packages: dict[str, Path], 
         "bad = lambda_handler({'data': 'not an object'}, Context())\n"
         "import django, zappa\n"
         "print(json.dumps({'health': health['statusCode'], 'bad': bad, 'django': django.__file__,"
-        " 'zappa': zappa.__file__}))\n"
+        " 'zappa': zappa.__file__, 'compiled': compiled}))\n"
     )
     env = {
         "PATH": os.environ["PATH"],
@@ -173,7 +195,7 @@ def test_the_packaged_writer_runs_from_the_zip_alone(packages: dict[str, Path], 
     }
     event = apigw_v1("syd_writer", "GET", "/healthz")
     done = subprocess.run(
-        [sys.executable, "-I", "-S", "-c", script, json.dumps(event)],
+        [sys.executable, "-B", "-I", "-S", "-c", script, json.dumps(event)],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -181,3 +203,4 @@ def test_the_packaged_writer_runs_from_the_zip_alone(packages: dict[str, Path], 
     assert result["health"] == 200
     assert result["bad"]["error"]["code"] == "invalid_request"
     assert result["django"].startswith(str(tmp_path)) and result["zappa"].startswith(str(tmp_path))
+    assert [path for path in result["compiled"] if path.startswith(str(tmp_path))] == []

@@ -176,14 +176,25 @@ def test_each_operator_stage_schedules_the_anomaly_check_with_its_topic() -> Non
         assert "events" not in stages[stage]
 
 
-@pytest.mark.parametrize(
-    ("role", "serves_static"), [("writer", False), ("reader", False), ("operator", True)]
-)
-def test_only_functions_with_pages_serve_static_files(role: str, serves_static: bool) -> None:
-    middleware = "whitenoise.middleware.WhiteNoiseMiddleware"
-    code = f"from django.conf import settings; print({middleware!r} in settings.MIDDLEWARE)"
+@pytest.mark.parametrize(("role", "serves_pages"), [("writer", False), ("reader", False), ("operator", True)])
+def test_only_functions_with_pages_load_the_pages_middleware(role: str, serves_pages: bool) -> None:
+    # Static files, sessions, CSRF, sign-in and the pages' CSP: on a writer or reader,
+    # each would cost every request (and WhiteNoise every cold start) for no page.
+    # django.setup(): every app's checks of the middleware must pass (allauth's does one).
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        "print(json.dumps([settings.MIDDLEWARE, settings.PAGE_ONLY_MIDDLEWARE]))"
+    )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "vaultsite.settings", "VAULT_FUNCTION_ROLE": role}
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
-    assert done.stdout.strip() == str(serves_static)
+    middleware, page_only = json.loads(done.stdout)
+    assert "whitenoise.middleware.WhiteNoiseMiddleware" in page_only
+    assert "django.contrib.sessions.middleware.SessionMiddleware" in page_only
+    assert all((m in middleware) == serves_pages for m in page_only)
+    for always in (
+        "vaultsite.middleware.RequestBudgetMiddleware",
+        "django.middleware.security.SecurityMiddleware",
+    ):
+        assert always in middleware

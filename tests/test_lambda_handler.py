@@ -73,6 +73,27 @@ def test_the_api_request_path_touches_no_relational_database(
             assert lambda_handler(event, writer.context())["statusCode"] == 201
 
 
+@pytest.mark.parametrize("stage", ["syd_writer", "syd_reader"])
+def test_request_path_functions_answer_json_with_security_headers_and_no_cookie(
+    stage: str, tmp_path: Path, settings: Any, keys: dict[str, str]
+) -> None:
+    # Writer and reader skip the pages' middleware (sessions, CSRF, CSP): what an API
+    # answer must carry still comes, and nothing sets a cookie or is cached.
+    with load_stage(stage, tmp_path, settings) as function:
+        if function.role == "writer":
+            event = apigw_v1(function.stage, "POST", "/api/v1/tokens", {"data": {"pan": "1"}}, keys["writer"])
+            expected = 201
+        else:
+            event = apigw_v1(function.stage, "GET", "/api/v1/tokens/TKN-SYD-nope", None, keys["reader"])
+            expected = 404
+        response = lambda_handler(event, function.context())
+    headers = {k.lower(): v for k, v in response["multiValueHeaders"].items()}
+    assert response["statusCode"] == expected
+    assert headers["x-content-type-options"] == ["nosniff"]
+    assert headers["cache-control"] == ["no-store"]
+    assert "set-cookie" not in headers
+
+
 def test_a_writer_function_has_no_detokenize_endpoint(
     tmp_path: Path, settings: Any, keys: dict[str, str]
 ) -> None:

@@ -237,10 +237,23 @@ for _pair in filter(None, envstr("VAULT_FIELD_TYPES", "").split(",")):
 VAULT_FUNCTION_ROLE = envstr("VAULT_FUNCTION_ROLE", "all")
 if VAULT_FUNCTION_ROLE not in ("writer", "reader", "operator", "all"):
     raise ImproperlyConfigured("VAULT_FUNCTION_ROLE must be writer, reader, operator or all")
-# Writer and reader functions serve no pages, hence no static files: without WhiteNoise
-# they skip its scan of every static file at start-up (a cold start's cost).
+# Writer and reader functions answer only the JSON API and the health checks, never a
+# page: they skip WhiteNoise's scan of every static file at start-up (a cold start's
+# cost) and, on every request, what only pages need: sessions, CSRF, sign-in, messages,
+# the operator gates and the pages' Content-Security-Policy (JSON is never rendered;
+# SecurityMiddleware still sends nosniff and HSTS, and the API answers no-store).
+PAGE_ONLY_MIDDLEWARE = [
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "tokens.pages.middleware.RoleLapseMiddleware",
+    "tokens.pages.middleware.OperatorGateMiddleware",
+]  # allauth's AccountMiddleware stays: allauth refuses to start without it.
 if VAULT_FUNCTION_ROLE in ("writer", "reader"):
-    MIDDLEWARE.remove("whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE = [m for m in MIDDLEWARE if m not in PAGE_ONLY_MIDDLEWARE]
 # Seconds to keep retrying a not-found token minted in the other region (replication lag).
 VAULT_REPLICATION_WAIT = envfloat("VAULT_REPLICATION_WAIT", 2.0)
 # --- secrets (vaultsite/secrets.py) ---------------------------------------------
