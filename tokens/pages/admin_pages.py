@@ -12,11 +12,12 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 
 from tokens import admin_ops, roles
-from tokens.errors import InvalidInput, VaultError
+from tokens.errors import InvalidInput, PermissionDenied, VaultError
 from tokens.models import ApiClient, OperatorAccount, RoleRequest, TimedRole
 from tokens.pages.common import ctx, has, operator_page
 from tokens.pages.errors import vault_error
-from tokens.pages.forms import ClientForm, OperatorForm
+from tokens.pages.forms import COMMAND_LINE_SCOPES, ClientForm, OperatorForm
+from tokens.pages.wording import plain
 
 MANAGE = has("tokens.manage_operators")
 SECOND = "another vault admin must approve it (pending, for 24 hours); the other vault admins were told."
@@ -146,6 +147,7 @@ def _clients_page(request: HttpRequest, status: int = 200, **extra: Any) -> Http
         "clients": ApiClient.objects.order_by("-active", "name"),
         "form": ClientForm(),
         "cache_seconds": settings.API_KEY_CACHE_SECONDS,
+        "command_line_scopes": COMMAND_LINE_SCOPES,
         **extra,
     }
     return render(request, "tokens/clients.html", page, status=status)
@@ -171,15 +173,19 @@ def clients(request: HttpRequest) -> HttpResponse:
         form = ClientForm(request.POST)
         if not form.is_valid():
             return _clients_page(request, 400, form=form)
-        client, key = admin_ops.create_client(
-            request.user,
-            ctx(request),
-            form.cleaned_data["name"],
-            form.cleaned_data["scopes"],
-            form.field_names(),
-        )
+        try:
+            client, key = admin_ops.create_client(
+                request.user,
+                ctx(request),
+                form.cleaned_data["name"],
+                form.cleaned_data["scopes"],
+                form.field_names(),
+            )
+        except (InvalidInput, PermissionDenied) as exc:
+            # Refused (and audited by admin_ops): the form stays, as typed.
+            return _clients_page(request, exc.status, form=form, error=plain(exc.message))
         return _clients_page(request, created=client, key=key)
     except InvalidInput as exc:
-        return _clients_page(request, 400, error=exc.message)
+        return _clients_page(request, 400, error=plain(exc.message))
     except VaultError as exc:
         return vault_error(request, exc)

@@ -151,7 +151,7 @@ class AuditFilter(forms.Form):
             # An action this list does not name yet (a newer feature's) is still searchable.
             field = self.fields["action"]
             assert isinstance(field, forms.ChoiceField)
-            field.choices = [*field.choices, (action, action)]
+            field.choices = [*audit_words.choices(), (action, action)]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -183,12 +183,33 @@ class AuditFilter(forms.Form):
         return start_at, end_at
 
 
+# Scopes a page never grants, and why (shown beside the greyed-out box).
+COMMAND_LINE_SCOPES = {
+    "detokenize": (
+        "Only the command line grants it (manage.py createapiclient NAME --scopes detokenize): "
+        "a key that reveals values must not come from one vault admin's browser."
+    ),
+}
+
+
+class ScopeBoxes(forms.CheckboxSelectMultiple):
+    """Checkboxes, the command-line-only scopes greyed out with their reason."""
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option: dict[str, Any] = super().create_option(name, value, *args, **kwargs)
+        if value in COMMAND_LINE_SCOPES:
+            option["attrs"] = {**option["attrs"], "disabled": True, "aria-describedby": f"why-{value}"}
+            option["selected"] = False
+            option["attrs"].pop("checked", None)
+        return option
+
+
 class ClientForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="The calling service, e.g. payments-api.")
-    # detokenize stays a choice so that a try is refused and audited by admin_ops.
+    # detokenize stays a choice so that a try (a crafted POST) is refused and audited by admin_ops.
     scopes = forms.MultipleChoiceField(
-        choices=[(p, f"{p} (command line only)" if p == "detokenize" else p) for p in PERMISSIONS],
-        widget=forms.CheckboxSelectMultiple,
+        choices=[(p, f"{p} (command line only)" if p in COMMAND_LINE_SCOPES else p) for p in PERMISSIONS],
+        widget=ScopeBoxes,
     )
     allowed_fields = forms.CharField(
         required=False,
