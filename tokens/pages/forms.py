@@ -89,10 +89,18 @@ def expiry_time(post: QueryDict) -> int:
     try:
         when = datetime.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput("new expiry: a date and time, e.g. 2031-01-31T12:00 (UTC)") from None
+        raise InvalidInput("new expiry: a date and time such as 2031-01-31 12:00, in UTC") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return int(when.timestamp())
+
+
+def typed_expiry(post: QueryDict) -> str:
+    """What was typed in the expiry box, to show again: only if it reads as a date and time."""
+    try:
+        return as_input(expiry_time(post))
+    except (InvalidInput, ValueError, OverflowError, OSError):
+        return ""
 
 
 def as_input(seconds: int) -> str:
