@@ -36,6 +36,8 @@ def tokenize(request: HttpRequest) -> HttpResponse:
         "default_days": default_days,
         "max_days": max_days,
         "once": uuid.uuid4().hex,
+        "max_fields": validation.MAX_FIELDS,
+        "max_value_bytes": validation.MAX_VALUE_BYTES,
     }
     if request.method == "POST" and "csv" in request.FILES:
         return _tokenize_csv(request, page)
@@ -45,7 +47,7 @@ def tokenize(request: HttpRequest) -> HttpResponse:
             info = _tokenize_once(request, rows.data)
         except FORM_ERRORS as exc:
             cleared = any(request.POST.getlist("value"))
-            page.update(rows=forms.names_only(request.POST), error=exc.message, cleared=cleared)
+            page.update(rows=forms.names_only(request.POST), error=plain(exc.message), cleared=cleared)
             return render(request, "tokens/tokenize.html", page, status=400)
         except VaultError as exc:
             return vault_error(request, exc)
@@ -62,7 +64,7 @@ def _tokenize_csv(request: HttpRequest, page: dict[str, object]) -> HttpResponse
         csv_batches.tokenize(actor(request), ctx(request), io.StringIO(text, newline=""), out)
     except (InvalidInput, UnicodeDecodeError) as exc:
         message = exc.message if isinstance(exc, InvalidInput) else "the file is not UTF-8 text"
-        page.update(error=f"CSV file: {message}")
+        page.update(error=f"CSV file: {plain(message)}")
         return render(request, "tokens/tokenize.html", page, status=400)
     except VaultError as exc:
         return vault_error(request, exc)
@@ -104,7 +106,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
             token = forms.token_id(request.POST)
             page["info"] = vault.metadata(actor(request), ctx(request), token)
         except FORM_ERRORS as exc:
-            page["error"] = exc.message
+            page["error"] = plain(exc.message)
             return render(request, "tokens/lookup.html", page, status=exc.status)
         except VaultError as exc:
             return vault_error(request, exc)
@@ -119,7 +121,7 @@ def _find_by_value(request: HttpRequest) -> HttpResponse:
     try:
         page["found"] = vault.search(actor(request), ctx(request), field_name, request.POST.get("value", ""))
     except FORM_ERRORS as exc:
-        page["find_error"] = exc.message
+        page["find_error"] = plain(exc.message)
         return render(request, "tokens/lookup.html", page, status=exc.status)
     except VaultError as exc:
         return vault_error(request, exc)
@@ -143,7 +145,7 @@ def reveal(request: HttpRequest) -> HttpResponse:
         # allauth's middleware keeps this POST, asks for the code again, then replays it.
         raise ReauthenticationRequired() from None
     except FORM_ERRORS as exc:
-        page["error"] = exc.message
+        page["error"] = plain(exc.message)
         return render(request, "tokens/reveal.html", page, status=exc.status)
     except VaultError as exc:
         # Includes AuditUnavailable: nothing is revealed without its audit record.

@@ -64,7 +64,7 @@ def sentence(text: str, capital: bool = True) -> str:
         return text
     if capital:
         text = text[0].upper() + text[1:]
-    return text if text.endswith((".", "!", "?", ")")) else text + "."
+    return text if text.endswith((".", "!", "?", ")", "…")) else text + "."
 
 
 def plain(message: str) -> str:
