@@ -63,7 +63,7 @@ def test_the_detokenize_scope_is_greyed_out_with_its_reason(operators: dict[str,
     page = fresh_client(operators["vault_admin"]).get("/clients").content.decode()
     box = re.search(r'<input type="checkbox" name="scopes" value="detokenize"[^>]*>', page)
     assert box and " disabled" in box.group(0) and 'aria-describedby="why-detokenize"' in box.group(0)
-    why = re.search(r'<p class="help" id="why-detokenize">(.*?)</p>', page, re.S)
+    why = re.search(r'</label>\s*<span class="help why" id="why-detokenize">(.*?)</span>', page, re.S)
     assert why and "Only the command line grants it" in why.group(1)
     other = re.search(r'<input type="checkbox" name="scopes" value="tokenize"[^>]*>', page)
     assert other and "disabled" not in other.group(0)

@@ -16,7 +16,7 @@ from tokens.errors import InvalidInput, PermissionDenied, VaultError
 from tokens.models import ApiClient, OperatorAccount, RoleRequest, TimedRole
 from tokens.pages.common import ctx, has, operator_page
 from tokens.pages.errors import vault_error
-from tokens.pages.forms import COMMAND_LINE_SCOPES, ClientForm, OperatorForm
+from tokens.pages.forms import ClientForm, OperatorForm
 from tokens.pages.wording import plain
 
 MANAGE = has("tokens.manage_operators")
@@ -183,7 +183,6 @@ def _clients_page(request: HttpRequest, status: int = 200, **extra: Any) -> Http
         "clients": ApiClient.objects.order_by("-active", "name"),
         "form": ClientForm(),
         "cache_seconds": settings.API_KEY_CACHE_SECONDS,
-        "command_line_scopes": COMMAND_LINE_SCOPES,
         **extra,
     }
     return render(request, "tokens/clients.html", page, status=status)

@@ -201,11 +201,14 @@ COMMAND_LINE_SCOPES = {
 
 
 class ScopeBoxes(forms.CheckboxSelectMultiple):
-    """Checkboxes, the command-line-only scopes greyed out with their reason."""
+    """Checkboxes, the command-line-only scopes greyed out with their reason beside them."""
+
+    option_template_name = "tokens/widgets/scope_option.html"
 
     def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
         option: dict[str, Any] = super().create_option(name, value, *args, **kwargs)
         if value in COMMAND_LINE_SCOPES:
+            option["why"] = COMMAND_LINE_SCOPES[value]
             option["attrs"] = {**option["attrs"], "disabled": True, "aria-describedby": f"why-{value}"}
             option["selected"] = False
             option["attrs"].pop("checked", None)
