@@ -37,8 +37,8 @@ class RoleMissing(DjangoPermissionDenied):
         super().__init__(self.message)
 
 
-def _or(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+def _listed(names: list[str], last: str) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" {last} " + names[-1]
 
 
 def missing_role(user: Any, needed: tuple[str, ...]) -> tuple[str, str]:
@@ -46,13 +46,13 @@ def missing_role(user: Any, needed: tuple[str, ...]) -> tuple[str, str]:
     if not user.is_active:
         return "This account is deactivated.", "Ask a vault admin if that is a mistake."
     held = [name for name in roles.ROLES if user.groups.filter(name=name).exists()]
-    have = f" You hold {_or(held)}." if held else " You hold no role yet."
+    have = f" You hold {_listed(held, 'and')}." if held else " You hold no role yet."
     if not needed:
         return (
             "Your roles do not allow this page." + have,
             "Ask a vault admin to grant you the role you need.",
         )
-    which = f"the {needed[0]} role" if len(needed) == 1 else f"one of the roles {_or(list(needed))}"
+    which = f"the {needed[0]} role" if len(needed) == 1 else f"one of the roles {_listed(list(needed), 'or')}"
     if roles.STAFF_ROLE in held:
         hint = f"Nobody grants a role to themselves: ask another vault admin to grant you {which}."
     else:
@@ -69,7 +69,7 @@ def may(vault_permission: str) -> Rule:
     granting = tuple(
         name
         for name, role in roles.ROLES.items()
-        if vault_permission in vault_permissions(lambda p, role=role: p in role.permissions)  # type: ignore[misc]
+        if vault_permission in vault_permissions(role.permissions.__contains__)
     )
     return Rule(lambda user: actor_for(user).may(vault_permission), granting)
 
