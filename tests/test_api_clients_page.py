@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.conftest import Api, fresh_client
+from tests.conftest import Api, audit_where, fresh_client
 from tokens.models import ApiClient
 
 
@@ -57,3 +57,30 @@ def test_it_explains_a_client_without_scopes(operators: dict[str, Any]) -> None:
     assert response.status_code == 400
     assert b"This field is required." in response.content
     assert not ApiClient.objects.filter(name="billing").exists()
+
+
+def test_the_detokenize_scope_is_greyed_out_with_its_reason(operators: dict[str, Any]) -> None:
+    page = fresh_client(operators["vault_admin"]).get("/clients").content.decode()
+    box = re.search(r'<input type="checkbox" name="scopes" value="detokenize"[^>]*>', page)
+    assert box and " disabled" in box.group(0) and 'aria-describedby="why-detokenize"' in box.group(0)
+    why = re.search(r'</label>\s*<span class="help why" id="why-detokenize">(.*?)</span>', page, re.S)
+    assert why and "Only the command line grants it" in why.group(1)
+    other = re.search(r'<input type="checkbox" name="scopes" value="tokenize"[^>]*>', page)
+    assert other and "disabled" not in other.group(0)
+
+
+def test_a_crafted_detokenize_scope_is_refused_on_the_page_with_the_form_kept(
+    operators: dict[str, Any],
+) -> None:
+    response = fresh_client(operators["vault_admin"]).post(
+        "/clients",
+        {"action": "create", "name": "shadow", "scopes": ["detokenize", "metadata"], "allowed_fields": "ssn"},
+    )
+    page = response.content.decode()
+    assert response.status_code == 403
+    assert "<h1>API clients</h1>" in page  # the page itself, not the 403 page
+    assert 'value="shadow"' in page and 'value="ssn"' in page
+    assert re.search(r'value="metadata"[^>]*checked', page)
+    assert not re.search(r'value="detokenize"[^>]*checked', page)
+    assert not ApiClient.objects.filter(name="shadow").exists()
+    assert audit_where(action="api_client_create")[-1]["outcome"] == "denied"

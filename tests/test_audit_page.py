@@ -37,7 +37,7 @@ def shown(page: bytes) -> list[tuple[str, str, str]]:
 
     rows = re.findall(
         r"<tr>\s*<td[^>]*>[^<]*</td>\s*<td>([^<]*)<br>.*?</td>\s*"
-        r"<td>([^<]*)</td>\s*<td class=\"\w+\">([^<]*)</td>",
+        r"<td[^>]*>([^<]*)</td>\s*<td class=\"\w+\">([^<]*)</td>",
         page.decode(),
         re.S,
     )
@@ -164,3 +164,54 @@ def test_it_shows_a_clear_error_when_the_log_cannot_be_written(
     response = client.get("/audit")
     assert response.status_code == 503
     assert b"the audit log is unavailable" in response.content
+
+
+# --- the action filter speaks the pages' words -----------------------------------
+
+
+def test_the_action_filter_is_a_list_of_the_real_actions_in_the_pages_words(
+    operators: dict[str, Any],
+) -> None:
+    page = fresh_client(operators["auditor"]).get("/audit").content.decode()
+    assert '<select name="action"' in page
+    assert '<option value="detokenize">Reveal (detokenize)</option>' in page
+    assert '<option value="delete">Purge (delete)</option>' in page
+    assert '<option value="metadata">Look up (metadata)</option>' in page
+
+
+@pytest.mark.parametrize("typed", ["reveal", "Reveal", "detokenize"])
+def test_a_query_may_name_the_action_by_the_pages_word(
+    history: None, operators: dict[str, Any], typed: str
+) -> None:
+    response = fresh_client(operators["auditor"]).get("/audit", {"action": typed})
+    assert response.status_code == 200
+    assert shown(response.content) == [("payments", "detokenize", "denied"), ("bob", "detokenize", "success")]
+    assert '<option value="detokenize" selected>' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("typed", "action"), [("purge", "delete"), ("Look up", "metadata"), ("lookup", "metadata")]
+)
+def test_each_page_word_finds_its_action(typed: str, action: str) -> None:
+    form = AuditFilter({"action": typed})
+    assert form.is_valid() is True
+    assert form.filters()["action"] == action
+
+
+def test_an_action_the_list_does_not_name_yet_is_still_searchable() -> None:
+    form = AuditFilter({"action": "honeytoken_touched"})
+    assert form.is_valid() is True
+    assert form.filters()["action"] == "honeytoken_touched"
+
+
+def test_a_malformed_action_is_refused_without_repeating_it(operators: dict[str, Any]) -> None:
+    response = fresh_client(operators["auditor"]).get("/audit", {"action": "4111 1111 1111 1111!"})
+    assert response.status_code == 400
+    assert b"Not an action the audit log records" in response.content
+    assert b"4111" not in response.content
+    assert audit_where(action="audit_search") == []
+
+
+def test_the_table_names_each_action_in_the_pages_word_too(history: None, operators: dict[str, Any]) -> None:
+    page = fresh_client(operators["auditor"]).get("/audit").content.decode()
+    assert '<td title="Reveal">detokenize</td>' in page

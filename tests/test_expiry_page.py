@@ -59,7 +59,8 @@ def test_it_refuses_an_expiry_past_the_longest_retention(operators: dict[str, An
         "/expiry", {"step": "change", "token": token, "expires": too_late}
     )
     assert response.status_code == 400
-    assert b"beyond the maximum retention" in response.content
+    assert "A token is kept at most 400 days." in response.content.decode()
+    assert b"34560000" not in response.content
     assert expiry_of(token) == before
     [record] = audit_where(action="change_expiry", actor="ttl_manager")
     assert record["outcome"] == "invalid"
@@ -70,7 +71,7 @@ def test_it_refuses_an_expiry_in_the_past(operators: dict[str, Any], token: str)
         "/expiry", {"step": "change", "token": token, "expires": utc_input(time.time() - 3600)}
     )
     assert response.status_code == 400
-    assert b"TTL is in the past" in response.content
+    assert b"The new expiry is in the past: pick a later time." in response.content
 
 
 def test_it_refuses_a_date_it_cannot_read(operators: dict[str, Any], token: str) -> None:
@@ -78,7 +79,8 @@ def test_it_refuses_a_date_it_cannot_read(operators: dict[str, Any], token: str)
         "/expiry", {"step": "change", "token": token, "expires": "next tuesday"}
     )
     assert response.status_code == 400
-    assert b"new expiry: a date and time" in response.content
+    assert b"New expiry: a date and time such as 2031-01-31 12:00, in UTC." in response.content
+    assert b"next tuesday" not in response.content
 
 
 def test_it_asks_before_purging(operators: dict[str, Any], token: str) -> None:
@@ -98,3 +100,89 @@ def test_it_purges_once_confirmed(operators: dict[str, Any], token: str) -> None
     assert storage.get(token) is None
     [record] = audit_where(action="delete", actor="ttl_manager")
     assert (record["outcome"], record["token_id"]) == ("success", token)
+
+
+UNKNOWN = "TKN-SYD-0b2a6f7e-1c3d-4e5f-8a9b-0c1d2e3f4a5b"
+
+
+def without(page: bytes, token: str) -> str:
+    """A page less the token id it names and its (random) CSRF tokens."""
+    import re
+
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", page.decode().replace(token, ""))
+
+
+# --- the form stays after an error; a second purge is told it is done ---------------
+
+
+def test_the_form_stays_after_an_error_with_what_was_typed(operators: dict[str, Any], token: str) -> None:
+    typed = utc_input(time.time() - 3600)
+    response = fresh_client(operators["ttl_manager"]).post(
+        "/expiry", {"step": "change", "token": token, "expires": typed}
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'type="datetime-local"' in page and f'value="{typed}"' in page
+    assert 'aria-invalid="true"' in page
+    assert token in page and "Purge…" in page  # the token's facts and the purge form too
+
+
+def test_the_forms_show_the_longest_life_in_days(operators: dict[str, Any], token: str) -> None:
+    client = fresh_client(operators["ttl_manager"])
+    assert b"A token lives at most 400 days from its creation" in client.get("/expiry").content
+    assert (
+        b"(400 days from its creation, the longest a token may live)"
+        in client.post("/expiry", {"token": token}).content
+    )
+
+
+def test_a_second_purge_now_says_it_is_already_purged(operators: dict[str, Any], token: str) -> None:
+    client = fresh_client(operators["ttl_manager"])
+    first = client.post("/expiry", {"step": "purge", "confirm": "yes", "token": token})
+    second = client.post("/expiry", {"step": "purge", "confirm": "yes", "token": token})
+    assert first.status_code == 200 and second.status_code == 200
+    assert b"<h1>Already purged</h1>" in second.content
+    assert b"No such token" not in second.content
+    outcomes = [r["outcome"] for r in audit_where(action="delete", actor="ttl_manager")]
+    assert outcomes == ["success", "not_found"]  # the second try is on the record too
+
+
+def test_someone_elses_purge_is_not_told_apart_from_an_unknown_token(
+    operators: dict[str, Any], token: str
+) -> None:
+    fresh_client(operators["ttl_manager"]).post(
+        "/expiry", {"step": "purge", "confirm": "yes", "token": token}
+    )
+    other = fresh_client(operators["everyone"])
+    purged = other.post("/expiry", {"step": "purge", "confirm": "yes", "token": token})
+    unknown = other.post(
+        "/expiry",
+        {"step": "purge", "confirm": "yes", "token": UNKNOWN},
+    )
+    assert purged.status_code == unknown.status_code == 404
+    assert b"No such token, or it has expired." in purged.content
+    assert without(purged.content, token) == without(unknown.content, UNKNOWN)
+
+
+def test_an_unknown_token_is_not_purged_twice_either(operators: dict[str, Any]) -> None:
+    client = fresh_client(operators["ttl_manager"])
+    for _ in range(2):
+        response = client.post(
+            "/expiry",
+            {"step": "purge", "confirm": "yes", "token": UNKNOWN},
+        )
+        assert response.status_code == 404 and b"No such token" in response.content
+
+
+def test_a_double_click_waits_for_the_first_purge_and_says_it_is_done(
+    operators: dict[str, Any], token: str
+) -> None:
+    from tokens.pages import purges
+
+    user = operators["ttl_manager"]
+    first = purges.begin(user, token)  # the first click, mid-purge
+    second = purges.begin(user, token)
+    assert first.owned and not second.owned
+    first.done()
+    assert purges.done_by(user, token) is not None
+    assert purges.done_by(operators["everyone"], token) is None

@@ -116,7 +116,7 @@ def test_any_other_field_is_a_string_stored_and_compared_as_given() -> None:
         ("card_number", "4111 1111 1111 1111", "•••• •••• •••• 1111"),
         ("card_number", "378282246310005", "•••••••••••0005"),
         ("cvc", "1234", "•••"),
-        ("date_of_birth", "1992-02-29", "••••-02-29"),
+        ("date_of_birth", "1992-02-29", "••••-••-••"),
         ("ssn", "078-05-1120", "•••-••-1120"),
         ("ssn", "078051120", "•••-••-1120"),
         ("email", "ada@example.com", "a•••@example.com"),
@@ -126,6 +126,11 @@ def test_any_other_field_is_a_string_stored_and_compared_as_given() -> None:
 )
 def test_it_masks_by_type(field: str, value: str, masked: str) -> None:
     assert fieldtypes.mask(field, value) == masked
+
+
+def test_a_date_mask_shows_no_digit_of_the_date() -> None:
+    masked = fieldtypes.mask("date_of_birth", "1992-02-29")
+    assert masked == "••••-••-••" and not any(c.isdigit() for c in masked)
 
 
 def test_a_value_stored_before_its_type_was_declared_is_masked_by_length_only() -> None:

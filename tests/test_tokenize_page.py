@@ -61,7 +61,7 @@ def test_it_never_echoes_values_when_the_form_has_a_problem(operators: dict[str,
     response = fresh_client(operators["tokenizer"]).post("/tokenize", data)
     assert response.status_code == 400
     page = response.content.decode()
-    assert "row 2: that field name is already used above" in page
+    assert "Row 2: that field name is already used above." in page
     assert "the values were cleared" in page
     assert MARKER not in page
     assert 'value="card_number"' in page  # the names are kept
@@ -71,7 +71,7 @@ def test_it_never_echoes_values_when_the_form_has_a_problem(operators: dict[str,
 def test_it_refuses_a_value_without_a_name(operators: dict[str, Any]) -> None:
     response = fresh_client(operators["tokenizer"]).post("/tokenize", {"name": [""], "value": [MARKER]})
     assert response.status_code == 400
-    assert b"row 1: give the field a name" in response.content
+    assert b"Row 1: give the field a name." in response.content
     assert MARKER.encode() not in response.content
 
 
@@ -80,7 +80,7 @@ def test_it_keeps_the_name_ttl_for_the_expiry(operators: dict[str, Any]) -> None
         "/tokenize", {"name": ["TTL"], "value": ["9999999999"]}
     )
     assert response.status_code == 400
-    assert b"row 1: &#x27;TTL&#x27; is a reserved name" in response.content
+    assert b"Row 1: &#x27;TTL&#x27; is a reserved name." in response.content
 
 
 def test_it_refuses_an_expiry_beyond_the_longest_retention(operators: dict[str, Any]) -> None:
@@ -89,13 +89,13 @@ def test_it_refuses_an_expiry_beyond_the_longest_retention(operators: dict[str, 
         "/tokenize", {"name": ["a"], "value": ["b"], "days": too_long}
     )
     assert response.status_code == 400
-    assert b"expiry: a whole number of days from 1 to 400" in response.content
+    assert b"Keep for (days): a whole number of days from 1 to 400." in response.content
 
 
 def test_it_reports_the_vaults_own_validation_and_audits_it(operators: dict[str, Any]) -> None:
     response = fresh_client(operators["tokenizer"]).post("/tokenize", {"name": ["ttl"], "value": ["b"]})
     assert response.status_code == 400
-    assert b"data.ttl: &#x27;ttl&#x27; is a reserved name" in response.content
+    assert "Field “ttl”: &#x27;ttl&#x27; is a reserved name.".encode() in response.content
     [record] = audit_where(action="tokenize", actor="tokenizer")
     assert record["outcome"] == "invalid"
 
@@ -149,3 +149,32 @@ def test_a_csv_upload_needs_the_tokenizer_role(operators: dict[str, Any]) -> Non
     upload = SimpleUploadedFile("cards.csv", b"pan\n4111\n")
     response = fresh_client(operators["auditor"]).post("/tokenize", {"csv": upload})
     assert response.status_code == 403
+
+
+# --- refusals in plain words, with the limits on the form ---------------------------
+
+
+def test_the_form_shows_its_limits(operators: dict[str, Any]) -> None:
+    page = fresh_client(operators["tokenizer"]).get("/tokenize").content.decode()
+    assert "up to 32 fields per token" in page
+    assert "each value at most 4096 bytes" in page
+    assert "kept 1 to 400 days" in page
+    assert 'maxlength="4096"' in page
+
+
+def test_a_type_refusal_names_the_field_as_the_form_does(operators: dict[str, Any]) -> None:
+    data = {"name": ["card_number", "note"], "value": ["4111 1111", MARKER], "days": "12"}
+    response = fresh_client(operators["tokenizer"]).post("/tokenize", data)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Field “card_number”: a card number has 12 to 19 digits." in page
+    assert "data.card_number" not in page
+    assert 'value="card_number"' in page and 'value="note"' in page and 'value="12"' in page  # kept
+    assert MARKER not in page and "4111 1111" not in page  # values never come back
+
+
+def test_too_many_fields_are_refused_in_plain_words(operators: dict[str, Any]) -> None:
+    names = [f"f{i}" for i in range(33)]
+    response = fresh_client(operators["tokenizer"]).post("/tokenize", {"name": names, "value": ["v"] * 33})
+    assert response.status_code == 400
+    assert b"At most 32 fields per token." in response.content

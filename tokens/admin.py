@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
 
 from tokens.models import ApiClient
+from tokens.operators import holds
 
 
 class ReadOnly(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -35,6 +39,23 @@ class ApiClientAdmin(ReadOnly):
 
 class OperatorAdmin(ReadOnly, UserAdmin):  # type: ignore[type-arg]
     list_display = ("username", "email", "is_active", "is_staff", "last_login")
+
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> HttpResponse:
+        """The change form's "Reset password" button: the vault's own reset, on
+        the Operators page (a sign-in link emailed to the operator, a second
+        vault admin when the rules want one), never a password typed here."""
+        if not holds(request.user, "tokens.manage_operators"):
+            raise PermissionDenied
+        user = get_user_model().objects.filter(pk=int(id)).first() if str(id).isdigit() else None
+        if user is None:
+            return redirect("pages:operators")
+        messages.info(
+            request,
+            f"Passwords are never set for someone else. To reset {user.get_username()}, use Reset in "
+            "their row below: they are emailed a new sign-in link and choose their own password "
+            "(a second vault admin approves when they hold detokenizer or vault_admin).",
+        )
+        return redirect(reverse("pages:operators") + f"#operator-{user.pk}")
 
 
 class RoleAdmin(ReadOnly, GroupAdmin):

@@ -108,7 +108,8 @@ def _mask_cvc(value: str) -> str:
 
 
 def _mask_date(value: str) -> str:
-    return BULLET * 4 + value[4:]
+    # The shape only: month and day narrow a date of birth down as much as a year.
+    return f"{BULLET * 4}-{BULLET * 2}-{BULLET * 2}"
 
 
 def _mask_ssn(value: str) -> str:

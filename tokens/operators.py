@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tokens.actors import Actor
@@ -14,12 +15,17 @@ def holds(user: Any, permission: str) -> bool:
 
 
 def permissions_of(user: Any) -> frozenset[str]:
+    return vault_permissions(lambda permission: holds(user, permission))
+
+
+def vault_permissions(held: Callable[[str], bool]) -> frozenset[str]:
+    """What the vault lets one do who holds the Django permissions `held` says yes to."""
     granted: set[str] = set()
-    if holds(user, "tokens.tokenize"):
+    if held("tokens.tokenize"):
         granted.add("tokenize")
-    if holds(user, "tokens.detokenize"):
+    if held("tokens.detokenize"):
         granted.add("detokenize")
-    if holds(user, "tokens.manage_ttl"):
+    if held("tokens.manage_ttl"):
         granted |= {"ttl", "delete"}
     if granted:
         # The look-up right: metadata, and finding tokens by value (audited, rate-limited).

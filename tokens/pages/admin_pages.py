@@ -12,11 +12,12 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 
 from tokens import admin_ops, roles
-from tokens.errors import InvalidInput, VaultError
+from tokens.errors import InvalidInput, PermissionDenied, VaultError
 from tokens.models import ApiClient, OperatorAccount, RoleRequest, TimedRole
 from tokens.pages.common import ctx, has, operator_page
 from tokens.pages.errors import vault_error
 from tokens.pages.forms import ClientForm, OperatorForm
+from tokens.pages.wording import plain
 
 MANAGE = has("tokens.manage_operators")
 SECOND = "another vault admin must approve it (pending, for 24 hours); the other vault admins were told."
@@ -29,19 +30,31 @@ def _operators() -> list[dict[str, Any]]:
     ends: dict[int, dict[str, Any]] = {}
     for timed in TimedRole.objects.all():
         ends.setdefault(timed.user_id, {})[timed.role] = timed.ends
-    return [
-        {
-            "user": user,
-            "roles": [
-                {"name": name, "ends": ends.get(user.pk, {}).get(name)}
-                for name in sorted(g.name for g in user.groups.all() if g.name in roles.ROLES)
-            ],
-            "held": {g.name for g in user.groups.all()},
-            "mfa": user.pk in enrolled,
-            "pending": user.pk in pending,
-        }
-        for user in users
-    ]
+    asked: dict[int, set[str]] = {}
+    for request in RoleRequest.open().filter(kind=RoleRequest.GRANT):
+        asked.setdefault(request.target_id, set()).add(request.role)
+    rows = []
+    for user in users:
+        held = {g.name for g in user.groups.all()}
+        waiting = sorted(asked.get(user.pk, set()) - held)
+        rows.append(
+            {
+                "user": user,
+                "roles": [
+                    {"name": name, "ends": ends.get(user.pk, {}).get(name)}
+                    for name in sorted(n for n in held if n in roles.ROLES)
+                ],
+                "held": held,
+                "waiting": waiting,
+                # A role already held, or already asked for, is not offered again.
+                "grantable": [
+                    r for r in roles.ROLES.values() if r.name not in held and r.name not in waiting
+                ],
+                "mfa": user.pk in enrolled,
+                "pending": user.pk in pending,
+            }
+        )
+    return rows
 
 
 def _operators_page(request: HttpRequest, status: int = 200, **extra: Any) -> HttpResponse:
@@ -51,9 +64,17 @@ def _operators_page(request: HttpRequest, status: int = 200, **extra: Any) -> Ht
         "form": OperatorForm(),
         "requests": RoleRequest.open().select_related("target", "requested_by"),
         "max_hours": RoleRequest.MAX_HOURS,
+        "typed": {},
         **extra,
     }
     return render(request, "tokens/operators.html", page, status=status)
+
+
+def _typed(post: QueryDict) -> dict[str, str]:
+    """What the operator typed in the form that failed, to show it again (nothing
+    here is a vault value: names, roles, hours, reasons and comments)."""
+    keys = ("action", "username", "role", "hours", "reason", "comment", "request")
+    return {key: post.get(key, "").strip()[:500] for key in keys}
 
 
 def _hours(post: QueryDict) -> int | None:
@@ -71,6 +92,23 @@ def _sent(username: str, invitation: admin_ops.Invitation) -> str:
     return f"The email with {username}'s sign-in link could not be sent; try Reset later to send a new one."
 
 
+def _created(username: str, wanted: list[str], invitation: admin_ops.Invitation) -> str:
+    now = [r for r in wanted if r not in admin_ops.SENSITIVE]
+    waiting = [r for r in wanted if r in admin_ops.SENSITIVE]
+    held = f" with {_and(now)}" if now else " with no role yet"
+    done = f"Created {username}{held}. {_sent(username, invitation)}"
+    if waiting:
+        done += (
+            f" {_and(waiting)} {'is' if len(waiting) == 1 else 'are'} not granted yet: "
+            f"pending until another vault admin approves (within 24 hours)."
+        )
+    return done
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 @operator_page(MANAGE)
 def operators(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
@@ -79,21 +117,19 @@ def operators(request: HttpRequest) -> HttpResponse:
     action = post.get("action", "")
     username = post.get("username", "").strip()
     role = post.get("role", "")
+    form = OperatorForm(post) if action == "create" else OperatorForm()
     try:
         if action == "create":
-            form = OperatorForm(post)
             if not form.is_valid():
                 return _operators_page(request, 400, form=form)
             wanted = form.cleaned_data["roles"]
             user, created = admin_ops.create_operator(
                 request.user, ctx(request), form.cleaned_data["username"], form.cleaned_data["email"], wanted
             )  # fmt: skip
-            sensitive = [r for r in wanted if r in admin_ops.SENSITIVE]
-            waiting = f" {', '.join(sensitive)} waits for a second vault admin." if sensitive else ""
-            return _operators_page(
-                request, done=f"Created {user.username}. {_sent(user.username, created)}{waiting}"
-            )
+            return _operators_page(request, done=_created(user.username, wanted, created))
         if action == "grant":
+            if not role:
+                raise InvalidInput("Pick a role to grant.")
             hours = _hours(post)
             if admin_ops.grant_role(
                 request.user, ctx(request), username, role, post.get("reason", ""), hours
@@ -135,8 +171,9 @@ def operators(request: HttpRequest) -> HttpResponse:
             admin_ops.deactivate_operator(request.user, ctx(request), username)
             return _operators_page(request, done=f"Deactivated {username}; they can no longer sign in.")
         raise InvalidInput("action: not one this page knows")
-    except InvalidInput as exc:
-        return _operators_page(request, 400, error=exc.message)
+    except (InvalidInput, PermissionDenied) as exc:
+        # Refused (admin_ops has audited it): the page stays, with what was typed.
+        return _operators_page(request, exc.status, error=plain(exc.message), form=form, typed=_typed(post))
     except VaultError as exc:
         return vault_error(request, exc)
 
@@ -171,15 +208,19 @@ def clients(request: HttpRequest) -> HttpResponse:
         form = ClientForm(request.POST)
         if not form.is_valid():
             return _clients_page(request, 400, form=form)
-        client, key = admin_ops.create_client(
-            request.user,
-            ctx(request),
-            form.cleaned_data["name"],
-            form.cleaned_data["scopes"],
-            form.field_names(),
-        )
+        try:
+            client, key = admin_ops.create_client(
+                request.user,
+                ctx(request),
+                form.cleaned_data["name"],
+                form.cleaned_data["scopes"],
+                form.field_names(),
+            )
+        except (InvalidInput, PermissionDenied) as exc:
+            # Refused (and audited by admin_ops): the form stays, as typed.
+            return _clients_page(request, exc.status, form=form, error=plain(exc.message))
         return _clients_page(request, created=client, key=key)
     except InvalidInput as exc:
-        return _clients_page(request, 400, error=exc.message)
+        return _clients_page(request, 400, error=plain(exc.message))
     except VaultError as exc:
         return vault_error(request, exc)

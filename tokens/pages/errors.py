@@ -30,19 +30,31 @@ def audit_forbidden(request: HttpRequest, detail: str) -> None:
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """handler403: any PermissionDenied raised by a page, the admin or allauth."""
     audit_forbidden(request, f"{request.method} {page_name(request)}")
-    return render(request, "403.html", {"message": "Your roles do not allow this page."}, status=403)
+    message = getattr(exception, "message", "") or "This page is not open to you."
+    hint = getattr(exception, "hint", "")
+    if not hint and page_name(request).startswith("admin:"):
+        hint = (
+            "The Django admin is read-only: people change on the Operators page, "
+            "API clients on the API clients page."
+        )
+    return render(request, "403.html", {"message": message, "hint": hint}, status=403)
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     audit_forbidden(request, f"{request.method} {page_name(request)}: CSRF check failed")
-    message = "The form had expired or came from elsewhere. Go back, reload the page and try again."
-    return render(request, "403.html", {"message": message}, status=403)
+    page = {
+        "title": "Form expired",
+        "message": "The form had expired or came from elsewhere, so nothing was done.",
+        "hint": "Reload the page (sign in again if asked: sessions time out), then send it again.",
+    }
+    return render(request, "403.html", page, status=403)
 
 
 def vault_error(request: HttpRequest, exc: VaultError) -> HttpResponse:
     """A vault refusal as a page; the vault function has already audited it."""
     exc = public(exc)  # an operator, like an API caller, cannot tell tampered from unknown
     template = "403.html" if exc.status == 403 else "tokens/error.html"
+    # A vault refusal says itself why (self-approval, the two-admin rule...): no role hint.
     response = render(request, template, {"message": exc.message, "error": exc}, status=exc.status)
     if isinstance(exc, Unavailable):
         response["Retry-After"] = str(exc.retry_after)

@@ -10,10 +10,9 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.core.validators import RegexValidator
 from django.http import QueryDict
 
-from tokens import audit_access, roles, validation
+from tokens import audit_access, audit_words, roles, validation
 from tokens.actors import PERMISSIONS
 from tokens.errors import InvalidInput
 
@@ -90,10 +89,18 @@ def expiry_time(post: QueryDict) -> int:
     try:
         when = datetime.fromisoformat(raw)
     except ValueError:
-        raise InvalidInput("new expiry: a date and time, e.g. 2031-01-31T12:00 (UTC)") from None
+        raise InvalidInput("new expiry: a date and time such as 2031-01-31 12:00, in UTC") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return int(when.timestamp())
+
+
+def typed_expiry(post: QueryDict) -> str:
+    """What was typed in the expiry box, to show again: only if it reads as a date and time."""
+    try:
+        return as_input(expiry_time(post))
+    except (InvalidInput, ValueError, OverflowError, OSError):
+        return ""
 
 
 def as_input(seconds: int) -> str:
@@ -103,10 +110,12 @@ def as_input(seconds: int) -> str:
 class AuditFilter(forms.Form):
     # Strict shapes: what is typed here is itself written to the audit log.
     actor = forms.CharField(required=False, max_length=150, label="Actor (name or id)")
-    action = forms.CharField(
+    # The real actions, labelled with the pages' words; a query may use either
+    # (?action=reveal finds the detokenize records).
+    action = forms.ChoiceField(
         required=False,
-        max_length=40,
-        validators=[RegexValidator(r"^[a-z_]*\Z", "Lower-case letters and _ only.")],
+        choices=audit_words.choices,
+        error_messages={"invalid_choice": "Not an action the audit log records: pick one from the list."},
     )
     token = forms.CharField(required=False, max_length=80, label="Token id")
     outcome = forms.ChoiceField(
@@ -140,7 +149,17 @@ class AuditFilter(forms.Form):
                 data = data.copy()
                 data[name] = ""
                 self.refused.append(name)
+        typed = str(data.get("action") or "").strip() if data is not None else ""
+        action = audit_words.action_of(typed[:80]) if typed else ""
+        if data is not None and action != typed:
+            data = data.copy()
+            data["action"] = action
         super().__init__(data)
+        if action and action not in audit_words.LABELS and audit_words.ACTION_SHAPE.fullmatch(action):
+            # An action this list does not name yet (a newer feature's) is still searchable.
+            field = self.fields["action"]
+            assert isinstance(field, forms.ChoiceField)
+            field.choices = [*audit_words.choices(), (action, action)]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -172,12 +191,36 @@ class AuditFilter(forms.Form):
         return start_at, end_at
 
 
+# Scopes a page never grants, and why (shown beside the greyed-out box).
+COMMAND_LINE_SCOPES = {
+    "detokenize": (
+        "Only the command line grants it (manage.py createapiclient NAME --scopes detokenize): "
+        "a key that reveals values must not come from one vault admin's browser."
+    ),
+}
+
+
+class ScopeBoxes(forms.CheckboxSelectMultiple):
+    """Checkboxes, the command-line-only scopes greyed out with their reason beside them."""
+
+    option_template_name = "tokens/widgets/scope_option.html"
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option: dict[str, Any] = super().create_option(name, value, *args, **kwargs)
+        if value in COMMAND_LINE_SCOPES:
+            option["why"] = COMMAND_LINE_SCOPES[value]
+            option["attrs"] = {**option["attrs"], "disabled": True, "aria-describedby": f"why-{value}"}
+            option["selected"] = False
+            option["attrs"].pop("checked", None)
+        return option
+
+
 class ClientForm(forms.Form):
     name = forms.CharField(max_length=100, help_text="The calling service, e.g. payments-api.")
-    # detokenize stays a choice so that a try is refused and audited by admin_ops.
+    # detokenize stays a choice so that a try (a crafted POST) is refused and audited by admin_ops.
     scopes = forms.MultipleChoiceField(
-        choices=[(p, f"{p} (command line only)" if p == "detokenize" else p) for p in PERMISSIONS],
-        widget=forms.CheckboxSelectMultiple,
+        choices=[(p, f"{p} (command line only)" if p in COMMAND_LINE_SCOPES else p) for p in PERMISSIONS],
+        widget=ScopeBoxes,
     )
     allowed_fields = forms.CharField(
         required=False,

@@ -15,11 +15,12 @@ from django.shortcuts import render
 
 from tokens import csv_batches, fieldtypes, idempotency, validation, vault
 from tokens import reveal as operator_reveal
-from tokens.errors import InvalidInput, NotFound, VaultError
-from tokens.pages import forms
+from tokens.errors import Conflict, InvalidInput, NotFound, VaultError
+from tokens.pages import forms, purges
 from tokens.pages.auth import last_authenticated_at
 from tokens.pages.common import actor, ctx, has, may, operator_page
 from tokens.pages.errors import vault_error
+from tokens.pages.wording import plain
 
 # Errors shown inside the form (the operator can fix them); others get an error page.
 FORM_ERRORS = (InvalidInput, NotFound)
@@ -35,6 +36,8 @@ def tokenize(request: HttpRequest) -> HttpResponse:
         "default_days": default_days,
         "max_days": max_days,
         "once": uuid.uuid4().hex,
+        "max_fields": validation.MAX_FIELDS,
+        "max_value_bytes": validation.MAX_VALUE_BYTES,
     }
     if request.method == "POST" and "csv" in request.FILES:
         return _tokenize_csv(request, page)
@@ -44,7 +47,7 @@ def tokenize(request: HttpRequest) -> HttpResponse:
             info = _tokenize_once(request, rows.data)
         except FORM_ERRORS as exc:
             cleared = any(request.POST.getlist("value"))
-            page.update(rows=forms.names_only(request.POST), error=exc.message, cleared=cleared)
+            page.update(rows=forms.names_only(request.POST), error=plain(exc.message), cleared=cleared)
             return render(request, "tokens/tokenize.html", page, status=400)
         except VaultError as exc:
             return vault_error(request, exc)
@@ -61,7 +64,7 @@ def _tokenize_csv(request: HttpRequest, page: dict[str, object]) -> HttpResponse
         csv_batches.tokenize(actor(request), ctx(request), io.StringIO(text, newline=""), out)
     except (InvalidInput, UnicodeDecodeError) as exc:
         message = exc.message if isinstance(exc, InvalidInput) else "the file is not UTF-8 text"
-        page.update(error=f"CSV file: {message}")
+        page.update(error=f"CSV file: {plain(message)}")
         return render(request, "tokens/tokenize.html", page, status=400)
     except VaultError as exc:
         return vault_error(request, exc)
@@ -103,7 +106,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
             token = forms.token_id(request.POST)
             page["info"] = vault.metadata(actor(request), ctx(request), token)
         except FORM_ERRORS as exc:
-            page["error"] = exc.message
+            page["error"] = plain(exc.message)
             return render(request, "tokens/lookup.html", page, status=exc.status)
         except VaultError as exc:
             return vault_error(request, exc)
@@ -118,7 +121,7 @@ def _find_by_value(request: HttpRequest) -> HttpResponse:
     try:
         page["found"] = vault.search(actor(request), ctx(request), field_name, request.POST.get("value", ""))
     except FORM_ERRORS as exc:
-        page["find_error"] = exc.message
+        page["find_error"] = plain(exc.message)
         return render(request, "tokens/lookup.html", page, status=exc.status)
     except VaultError as exc:
         return vault_error(request, exc)
@@ -142,7 +145,7 @@ def reveal(request: HttpRequest) -> HttpResponse:
         # allauth's middleware keeps this POST, asks for the code again, then replays it.
         raise ReauthenticationRequired() from None
     except FORM_ERRORS as exc:
-        page["error"] = exc.message
+        page["error"] = plain(exc.message)
         return render(request, "tokens/reveal.html", page, status=exc.status)
     except VaultError as exc:
         # Includes AuditUnavailable: nothing is revealed without its audit record.
@@ -156,30 +159,60 @@ def reveal(request: HttpRequest) -> HttpResponse:
 @operator_page(has("tokens.manage_ttl"))
 def expiry(request: HttpRequest) -> HttpResponse:
     """One page, four steps: find the token, change its expiry, ask to purge, purge."""
+    _, max_days = forms.retention_days()
     if request.method != "POST":
-        return render(request, "tokens/expiry.html", {})
+        return render(request, "tokens/expiry.html", {"max_days": max_days})
     step = request.POST.get("step", "find")
-    page: dict[str, object] = {"token": forms.shown_token(request.POST)}
+    page: dict[str, object] = {"token": forms.shown_token(request.POST), "max_days": max_days}
     try:
         token = forms.token_id(request.POST)
         if step == "change":
-            info = vault.change_expiry(actor(request), ctx(request), token, forms.expiry_time(request.POST))
-            page["changed"] = True
+            try:
+                expires = forms.expiry_time(request.POST)
+                info = vault.change_expiry(actor(request), ctx(request), token, expires)
+                page["changed"] = True
+            except InvalidInput as exc:
+                # The form stays, with the token's facts, its limits and what was typed.
+                info = vault.metadata(actor(request), ctx(request), token)
+                page.update(info=info, **_limits(info), expiry_error=plain(exc.message))
+                page["current"] = forms.typed_expiry(request.POST) or page["current"]
+                return render(request, "tokens/expiry.html", page, status=400)
         elif step == "purge":
             if request.POST.get("confirm") != "yes":
                 info = vault.metadata(actor(request), ctx(request), token)
                 return render(request, "tokens/purge_confirm.html", {"info": info})
-            vault.delete(actor(request), ctx(request), token)
-            return render(request, "tokens/purged.html", {"token": token})
+            return _purge(request, token)
         else:
             info = vault.metadata(actor(request), ctx(request), token)
     except FORM_ERRORS as exc:
-        page["error"] = exc.message
+        page["error"] = plain(exc.message)
         return render(request, "tokens/expiry.html", page, status=exc.status)
     except VaultError as exc:
         return vault_error(request, exc)
     page.update(info=info, **_limits(info))
     return render(request, "tokens/expiry.html", page)
+
+
+def _purge(request: HttpRequest, token: str) -> HttpResponse:
+    """Purge; a second "Purge now" (a double click) is told the purge is done.
+
+    Only a purge this operator made is remembered (purges.mark), so the answer
+    says nothing about tokens they could not see: an unknown, expired or
+    someone else's purged token still gets "No such token"."""
+    purge = purges.begin(request.user, token)
+    try:
+        vault.delete(actor(request), ctx(request), token)
+    except (NotFound, Conflict):
+        purge.cancel()
+        at = purges.done_by(request.user, token)
+        if at is None:
+            raise
+        return render(request, "tokens/purged.html", {"token": token, "already": True, "at": at})
+    except BaseException:
+        purge.cancel()
+        raise
+    purge.done()
+    return render(request, "tokens/purged.html", {"token": token})
 
 
 def _limits(info: vault.TokenInfo) -> dict[str, object]:
