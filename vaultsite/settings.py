@@ -336,6 +336,8 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = envstr("VAULT_TOTP_ISSUER", "Token vault")
 MFA_RECOVERY_CODES_SHOW_ONCE = True
+# Reloading the TOTP set-up page keeps the QR code (allauth makes a new secret per GET).
+MFA_FORMS = {"activate_totp": "tokens.pages.auth.ActivateTOTPForm"}
 # Sign-out after this many minutes without a request.
 VAULT_SESSION_IDLE_MINUTES = envint("VAULT_SESSION_IDLE_MINUTES", 15)
 SESSION_COOKIE_AGE = VAULT_SESSION_IDLE_MINUTES * 60
