@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Sign-in says "signed out after N minutes without activity"; vault.js warns before.
+    "tokens.pages.middleware.IdleSignOutMiddleware",
     # Time-boxed roles whose time is up are taken before any operator page answers.
     "tokens.pages.middleware.RoleLapseMiddleware",
     # Signed-in operators: own password chosen, then MFA enrolled, before anything else.
