@@ -36,6 +36,7 @@ class Chart:
     latest: Point | None  # the newest complete point with a value
     last_anomaly: Point | None
     state: str = ""  # alerting metrics: ALARM, OK or INSUFFICIENT_DATA now, whatever the range
+    phone_svg: str = ""  # the same chart drawn for a phone's width
 
     @classmethod
     def of(cls, series: sources.Series, title_id: str, state: str = "") -> Chart:
@@ -51,6 +52,7 @@ class Chart:
             latest=None if latest is None else Point.at(series, latest),
             last_anomaly=Point.at(series, flagged[-1]) if flagged else None,
             state=state,
+            phone_svg=charts.svg(series, title_id, charts.PHONE),
         )
 
 

@@ -68,3 +68,84 @@ def test_the_idle_sign_out_is_announced_before_and_explained_after(page: Page, w
         )
         assert "next=/audit" in page.url.replace("%2F", "/")
         shot(page, "idle-signed-out", width)
+
+
+def with_data_for_the_tables() -> None:
+    """Operators, API clients, audit records, metrics and a pending request to fill every table."""
+    from django.contrib.auth import get_user_model
+
+    from monitoring import simulator
+    from tokens import admin_ops
+    from tokens.actors import RequestContext
+
+    cli = RequestContext(channel="cli")
+    ready_operator("ann", ["tokenizer", "detokenizer", "ttl_manager", "auditor", "vault_admin"])
+    ready_operator("ben", ["vault_admin"])
+    ready_operator("carol", ["tokenizer"])
+    admin_ops.create_client(None, cli, "payments-service-eu", ["tokenize", "detokenize", "metadata"])
+    admin_ops.create_client(None, cli, "reporting", ["metadata", "search"], fields=["card_number"])
+    ben = get_user_model().objects.get(username="ben")
+    admin_ops.grant_role(ben, cli, "carol", "detokenizer", reason="INC-4411: card dispute backlog", hours=4)
+    simulator.backfill("SYD", 3)
+
+
+PHONE_PAGES = {
+    # page: a control in its last (action) column, to reach at phone width
+    "/": None,
+    "/operators": ("button", "Deactivate"),
+    "/clients": ("button", "Revoke"),
+    "/audit": None,
+    "/monitoring/": None,
+}
+
+
+def hidden_sideways(page: Page, boxes: str) -> list[str]:  # noqa: F811
+    """The `boxes` whose content is wider than they show, and charts without their y axis in view."""
+    return list(
+        page.evaluate(
+            """(boxes) => {
+              const wide = [...document.querySelectorAll(boxes)]
+                .filter(e => e.scrollWidth > e.clientWidth + 1)
+                .map(e => e.tagName + "." + e.className);
+              const charts = [...document.querySelectorAll("main svg.chart, main svg.phone-chart")]
+                .filter(svg => svg.getBoundingClientRect().width > 0)
+                .filter(svg => {
+                  const box = svg.getBoundingClientRect();
+                  const axis = svg.querySelector("text.axis").getBoundingClientRect();
+                  return box.left < 0 || box.right > window.innerWidth || axis.left < box.left - 1;
+                })
+                .map(svg => svg.getAttribute("aria-labelledby"));
+              return wide.concat(charts);
+            }""",
+            boxes,
+        )
+    )
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_tables_and_charts_fit_the_screen_with_their_last_columns_reachable(
+    page: Page,  # noqa: F811
+    width: int,
+) -> None:
+    with_data_for_the_tables()
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, "ann")
+    for path, control in PHONE_PAGES.items():
+        page.goto(path)
+        name = path.strip("/").replace("/", "-") or "dashboard"
+        shot(page, name, width, full_page=True)
+        for n, part in enumerate(page.locator("main section").all()[:4]):
+            part.screenshot(path=str(SHOTS / f"ui-edges-{name}-{width}-part{n}.png"))
+        assert overflow(page) == 0, f"{path} is wider than the screen"
+        # On a phone nothing may hide off to the side; wider, a table may scroll sideways in its box.
+        boxes = "main section, main table, main figure" + (", main .table-wrap" if width < 640 else "")
+        assert hidden_sideways(page, boxes) == [], f"{path}: something is hidden off to the side"
+        for table in page.locator("main table").all():
+            last = table.locator("tbody tr").first.locator("td, th").last
+            last.scroll_into_view_if_needed()
+            box = last.bounding_box()
+            assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= width, path
+        if control is not None:
+            button = page.get_by_role(control[0], name=control[1]).first
+            button.scroll_into_view_if_needed()
+            expect(button).to_be_in_viewport()

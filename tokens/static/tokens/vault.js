@@ -76,3 +76,21 @@ document.addEventListener("DOMContentLoaded", function () {
   window.setInterval(tick, 5000);
   tick();
 });
+
+// Phone width: a table becomes one card per row (vault.css, table.stacks), so its
+// last columns (often the actions) are not hidden off to the side; each cell is
+// labelled with its column's heading. Without script, tables scroll sideways.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("main table").forEach(function (table) {
+    var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+      return th.textContent.replace(/\s+/g, " ").trim();
+    });
+    if (!heads.length || table.querySelector("tbody [colspan]")) { return; }
+    table.querySelectorAll("tbody tr").forEach(function (row) {
+      Array.prototype.forEach.call(row.children, function (cell, i) {
+        if (heads[i] && !cell.hasAttribute("data-label")) { cell.setAttribute("data-label", heads[i]); }
+      });
+    });
+    table.classList.add("stacks");
+  });
+});
