@@ -12,7 +12,14 @@ import pytest
 import time_machine
 from playwright.sync_api import Page, expect
 
-from tests.test_browser import SHOTS, browser, page, ready_operator, sign_in  # noqa: F401 (fixtures)
+from tests.test_browser import (  # noqa: F401 (fixtures)
+    NEW_PASSWORD,
+    SHOTS,
+    browser,
+    page,
+    ready_operator,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 WIDTHS = [1280, 390]
@@ -149,3 +156,55 @@ def test_tables_and_charts_fit_the_screen_with_their_last_columns_reachable(
             button = page.get_by_role(control[0], name=control[1]).first
             button.scroll_into_view_if_needed()
             expect(button).to_be_in_viewport()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_re_authentication_page_names_the_reveal_and_its_token(page: Page, width: int) -> None:  # noqa: F811
+    from tests.conftest import totp_code
+    from tokens import vault
+    from tokens.actors import Actor, RequestContext
+
+    setup = Actor(kind="system", id="test", name="test-setup", permissions=frozenset({"tokenize"}))
+    token = vault.tokenize(setup, RequestContext(channel="cli"), {"card_number": "4111111111111111"}).token_id
+    page.set_viewport_size({"width": width, "height": 900})
+    ready_operator("rita", ["detokenizer"])
+    sign_in(page, "rita")
+    with time_machine.travel(time.time() + 400, tick=True):  # past the 5 fresh minutes, not idle yet
+        page.goto("/reveal")
+        page.get_by_label("Token id").fill(token)
+        page.get_by_label("Reason").fill("INC-3100: customer asks which card is on file")
+        page.get_by_role("button", name="Reveal").click()
+        expect(page.get_by_role("heading", name="Confirm it is you")).to_be_visible()
+        expect(page.locator("#reauthentication-purpose")).to_contain_text(
+            f"To reveal the values of token {token}, confirm who you are"
+        )
+        assert "4111111111111111" not in page.content()
+        shot(page, "reauthenticate-for-reveal", width)
+        page.get_by_role("textbox").fill(totp_code())
+        page.get_by_role("button", name="Confirm").click()
+        expect(page.get_by_role("heading", name="Revealed values")).to_be_visible()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_reloading_the_totp_set_up_page_keeps_the_qr_code(page: Page, width: int) -> None:  # noqa: F811
+    from allauth.mfa.models import Authenticator
+
+    from tests.conftest import totp_code
+
+    page.set_viewport_size({"width": width, "height": 900})
+    ready_operator("tess", ["auditor"])
+    Authenticator.objects.filter(user__username="tess").delete()  # not enrolled yet
+    page.goto("/accounts/login/")
+    page.get_by_label("Login").fill("tess")
+    page.get_by_label("Password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url("/accounts/2fa/totp/activate/")
+    secret = page.locator("#authenticator_secret").input_value()
+    qr = page.locator("img[src^='data:image/svg']").get_attribute("src")
+    page.reload()
+    assert page.locator("#authenticator_secret").input_value() == secret
+    assert page.locator("img[src^='data:image/svg']").get_attribute("src") == qr
+    shot(page, "totp-set-up-after-reload", width)
+    page.get_by_label("Authenticator code").fill(totp_code(secret))
+    page.get_by_role("button", name="Activate").click()
+    expect(page).to_have_url("/accounts/2fa/recovery-codes/")
