@@ -67,3 +67,28 @@ def test_pages_carry_the_idle_limit_for_the_warning_and_no_inline_script(operato
     cookie = response.cookies["vault_active"]
     assert re.fullmatch(r"\d+:[^;]+", cookie.value) and int(cookie.value.split(":")[0]) <= time.time()
     assert not cookie["httponly"] and cookie["samesite"] == "Lax"
+
+
+def test_a_function_without_pages_ignores_a_stale_activity_cookie(db: Any, settings: Any) -> None:
+    """A writer or reader function routes no sign-in page: a stale cookie must not break its 404."""
+    import types
+
+    from django.http import HttpResponse
+    from django.test import Client
+    from django.urls import clear_url_caches
+
+    from tokens.pages.middleware import ACTIVE_COOKIE, ACTIVE_SALT
+    from vaultsite import urls
+
+    signed = HttpResponse()
+    signed.set_signed_cookie(ACTIVE_COOKIE, str(int(time.time()) - 3600), salt=ACTIVE_SALT)
+    client = Client()
+    client.cookies[ACTIVE_COOKIE] = signed.cookies[ACTIVE_COOKIE].value
+    writer = types.ModuleType("writer_urls")
+    writer.urlpatterns = urls.urls_for("writer")  # type: ignore[attr-defined]
+    settings.ROOT_URLCONF = writer
+    clear_url_caches()
+    try:
+        assert client.get("/no-such-page").status_code == 404
+    finally:
+        clear_url_caches()
