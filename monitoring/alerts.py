@@ -76,8 +76,7 @@ def check(region: str | None = None, now: float | None = None) -> list[Finding]:
     minutes = int(app_settings.get("MONITORING_ALERT_LOOKBACK_MINUTES"))
     topic = settings.ALERTS_SNS_TOPIC_ARN
     findings = []
-    delay = int(app_settings.get("MONITORING_CLOUDWATCH_DELAY_SECONDS")) if aws.deployed() else 0
-    for series in sources.latest(region, minutes, now_s - delay):
+    for series in sources.latest(region, minutes, sources.judged_until(now_s)):
         flagged = series.anomalies()
         if not flagged:
             continue

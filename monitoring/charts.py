@@ -17,6 +17,9 @@ from monitoring.sources import Series
 LEFT, RIGHT, TOP, BOTTOM = 48, 14, 12, 30
 WIDE = (960, 250)  # viewBox sizes: a full-width chart, and one of a two-column grid
 NARROW = (600, 220)
+# A phone's (monitoring.css shows it instead below 40rem): scaled to the screen's
+# width, its text stays legible and its y axis in view, with no sideways scroll.
+PHONE = (360, 230)
 
 
 def nice_step(span: float, ticks: int = 4) -> float:
@@ -46,7 +49,7 @@ def _time_label(ts: int, span: int) -> str:
 
 
 def _time_step(span: int, most: int) -> int:
-    for step in (300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400):
+    for step in (300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800):
         if span / step <= most:
             return step
     return 86400
@@ -110,8 +113,9 @@ def svg(series: Series, title_id: str, size: tuple[int, int] = WIDE) -> SafeStri
     width, height = size
     bottom = TOP + s.plot_h
     span = series.period * len(series.values)
+    kind = "phone-chart" if size == PHONE else f"chart {'wide' if width >= WIDE[0] else 'narrow'}"
     parts = [
-        f'<svg class="chart {"wide" if width >= WIDE[0] else "narrow"}" viewBox="0 0 {width} {height}" '
+        f'<svg class="{kind}" viewBox="0 0 {width} {height}" '
         f'role="img" aria-labelledby="{title_id}" '
         f'xmlns="http://www.w3.org/2000/svg">'
     ]
@@ -125,7 +129,7 @@ def svg(series: Series, title_id: str, size: tuple[int, int] = WIDE) -> SafeStri
         )
         value += s.step
     # Time axis: labels on round times.
-    step = _time_step(span, 8 if width >= 900 else 6)
+    step = _time_step(span, 8 if width >= 900 else 6 if width >= 500 else 4)
     first = -(-series.start // step) * step
     for ts in range(first, series.start + span, step):
         i = (ts - series.start) / series.period

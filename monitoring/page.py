@@ -35,9 +35,11 @@ class Chart:
     anomalies: int
     latest: Point | None  # the newest complete point with a value
     last_anomaly: Point | None
+    state: str = ""  # alerting metrics: ALARM, OK or INSUFFICIENT_DATA now, whatever the range
+    phone_svg: str = ""  # the same chart drawn for a phone's width
 
     @classmethod
-    def of(cls, series: sources.Series, title_id: str) -> Chart:
+    def of(cls, series: sources.Series, title_id: str, state: str = "") -> Chart:
         size = charts.WIDE if series.metric.alert else charts.NARROW
         flagged = series.anomalies()
         last = len(series.values) - (2 if series.partial else 1)
@@ -49,6 +51,8 @@ class Chart:
             anomalies=len(flagged),
             latest=None if latest is None else Point.at(series, latest),
             last_anomaly=Point.at(series, flagged[-1]) if flagged else None,
+            state=state,
+            phone_svg=charts.svg(series, title_id, charts.PHONE),
         )
 
 
@@ -65,15 +69,22 @@ def context(region: str | None, range_key: str | None, now: float | None = None)
     region = region if region in choices else settings.VAULT_REGION_CODE
     rng = RANGES.get(range_key or "", RANGES[DEFAULT_RANGE])
     problems: list[str] = []
+    now = time.time() if now is None else now
+    states: dict[str, str] = {}
+    judged = sources.judged_until(now)
     try:
-        snap = sources.snapshot(region, rng, time.time() if now is None else now)
+        snap = sources.snapshot(region, rng, now)
+        states, judged = sources.states_now(region, now)
     except aws.MonitoringUnavailable as exc:
         snap = None
         problems.append(str(exc))
     drawn: list[Chart] = []
     if snap is not None:
         problems += snap.problems
-        drawn = [Chart.of(series, f"chart-{n}") for n, series in enumerate(snap.series)]
+        drawn = [
+            Chart.of(series, f"chart-{n}", states.get(series.metric.key, ""))
+            for n, series in enumerate(snap.series)
+        ]
     return {
         "regions": choices,
         "region": region,
@@ -89,6 +100,7 @@ def context(region: str | None, range_key: str | None, now: float | None = None)
         "topic_set": bool(settings.ALERTS_SNS_TOPIC_ARN),
         "last_alerts": _last_alerts(region),
         "alarm_window": app_settings.get("MONITORING_ALARM_WINDOW"),
+        "judged_until": datetime.fromtimestamp(judged, tz=UTC),
     }
 
 

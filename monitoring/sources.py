@@ -142,3 +142,23 @@ def latest(region: str, minutes: int, now: float | None = None) -> list[Series]:
     """The alerting metrics over the last complete minutes, for the alert check."""
     now = time.time() if now is None else now
     return load(list(ALERTING), region, minutes * 60, 60, 15 * 86400, now, partial=False)
+
+
+def judged_until(now: float) -> int:
+    """The end of the newest minute that alarm states and alerts judge: a minute that has
+    ended and, when deployed, has had time to reach CloudWatch (a half-ingested minute
+    would look like a drop)."""
+    delay = int(app_settings.get("MONITORING_CLOUDWATCH_DELAY_SECONDS")) if aws.deployed() else 0
+    return (int(now) - delay) // 60 * 60
+
+
+def states_now(region: str, now: float | None = None) -> tuple[dict[str, str], int]:
+    """The alarm state of each alerting metric now, and the end of the minutes judged.
+
+    Always the last MONITORING_ALARM_WINDOW finished minutes, whatever time range a page
+    draws: a state is a property of the moment, not of the zoom (hourly points of a
+    7-day chart would average a burst away).
+    """
+    until = judged_until(time.time() if now is None else now)
+    window = int(app_settings.get("MONITORING_ALARM_WINDOW"))
+    return {series.metric.key: series.state for series in latest(region, window, until)}, until

@@ -113,3 +113,29 @@ def test_the_admins_password_form_changes_nothing_and_sends_to_the_audited_one(c
     assert response.status_code == 302
     [record] = audit_where(action="password_change")
     assert (record["actor"], record["outcome"]) == ("erin", "success")
+
+
+def shown_secret(client: Client) -> str:
+    page = client.get("/accounts/2fa/totp/activate/").content.decode()
+    found = re.search(r'id="authenticator_secret"\s+value="([A-Z2-7]+)"', page, re.S)
+    assert found, "the enrolment page shows the secret"
+    return found.group(1)
+
+
+def test_reloading_the_set_up_page_keeps_the_secret_already_scanned(
+    clean_cache: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    client = fresh_client(make_operator("carol", ("auditor",), mfa=False))
+    scanned = shown_secret(client)
+    assert shown_secret(client) == scanned == shown_secret(client)
+    # A wrong code keeps it too, and a code from the app that scanned it enrols.
+    assert client.post("/accounts/2fa/totp/activate/", {"code": "000000"}).status_code == 200
+    assert shown_secret(client) == scanned
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/accounts/2fa/totp/activate/", {"code": totp_code(scanned)})
+    assert response["Location"] == "/accounts/2fa/recovery-codes/"
+
+
+def test_another_session_gets_its_own_secret(clean_cache: None) -> None:
+    user = make_operator("carol", ("auditor",), mfa=False)
+    assert shown_secret(fresh_client(user)) != shown_secret(fresh_client(user))

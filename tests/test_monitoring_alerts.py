@@ -207,16 +207,24 @@ def test_the_command_and_the_scheduled_event_run_the_check(inbox: Any) -> None:
         out = io.StringIO()
         call_command("check_anomalies", stdout=out)
         assert "SYD detokenize-failure: 100 above band" in out.getvalue()
+        when = datetime.fromtimestamp(minute, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert f"in the minute from {when} (" in out.getvalue()
         assert "(sent)" in out.getvalue()
         scheduled.check_anomalies({"source": "aws.events"}, None)
     assert len(inbox()) == 1
 
 
-def test_the_command_says_when_all_is_well() -> None:
-    with_baseline()
+def test_the_command_says_when_all_is_well_and_which_finished_minutes_it_judged() -> None:
+    minute = with_baseline()
     out = io.StringIO()
-    call_command("check_anomalies", stdout=out)
-    assert out.getvalue() == "SYD: every alerting metric is inside its band\n"
+    with time_machine.travel(minute + 30, tick=False):
+        call_command("check_anomalies", stdout=out)
+    first = datetime.fromtimestamp(minute - 180, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    until = datetime.fromtimestamp(minute, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert out.getvalue() == (
+        "SYD: every alerting metric is inside its band (or has none yet) in the finished minutes "
+        f"{first} to {until}; the minute running now is judged once it ends\n"
+    )
 
 
 def test_when_deployed_the_check_reads_cloudwatch_and_alerts_the_same_way(inbox: Any, settings: Any) -> None:

@@ -88,6 +88,7 @@ def test_a_read_loop_through_the_api_is_marked_and_puts_the_metric_in_alarm(
         token = full_api.tokenize({"card": MARKER})
         for _ in range(40):
             full_api.post("/api/v1/detokenize", {"tokenId": token})
+    with time_machine.travel(minute + 65, tick=False):  # the state judges finished minutes
         html = auditor.get("/monitoring/?range=1h").content.decode()
     success = svgs(html)[0]
     marks = success.findall(f"{SVG}circle[@class='anomaly']")
@@ -181,6 +182,20 @@ def test_when_deployed_the_page_reads_cloudwatch_and_draws_its_band_beside_ours(
                 ]
             },
             {"AlarmNames": ANY, "AlarmTypes": ["MetricAlarm"]},
+        )
+        # The built-in detector's state: the last 5 minutes that reached CloudWatch (2 minutes' delay).
+        judged = (now - 120) // 60 * 60
+        since = judged - 300 - RANGES["1h"].history
+        m = (judged - since) // 60
+        stub.add_response(
+            "get_metric_data",
+            metric_data(since, m, {"q0": [2.0] * m, "q1": [0.0] * m}),
+            {
+                "MetricDataQueries": ANY,
+                "StartTime": datetime.fromtimestamp(since, tz=UTC),
+                "EndTime": datetime.fromtimestamp(judged, tz=UTC),
+                "ScanBy": "TimestampAscending",
+            },
         )
         html = auditor.get("/monitoring/").content.decode()
         stub.assert_no_pending_responses()

@@ -190,3 +190,28 @@ def test_it_keeps_revealed_values_out_of_the_session_and_messages(
     assert CARD_MARKER not in str(dict(client.session))
     follow_up = client.get("/")
     assert CARD_MARKER.encode() not in follow_up.content
+
+
+def test_the_re_authentication_page_names_the_reveal_and_the_token_it_is_for(
+    operators: dict[str, Any], token: str
+) -> None:
+    stale = time.time() - settings.VAULT_REVEAL_FRESH_AUTH - 1
+    client = fresh_client(operators["detokenizer"], authenticated_at=stale)
+    asked = client.post("/reveal", {"token": token, "reason": REASON})
+    page = client.get(asked["Location"]).content.decode()
+    assert f"To <strong>reveal</strong> the values of token <code>{token}</code>" in page
+    assert CARD_MARKER not in page and REASON not in page
+    # A wrong code keeps saying what it is for.
+    wrong = client.post(asked["Location"], {"code": "000000"}).content.decode()
+    assert f"token <code>{token}</code>" in wrong
+
+
+def test_a_re_authentication_for_something_else_does_not_name_an_earlier_reveal(
+    operators: dict[str, Any], token: str
+) -> None:
+    stale = time.time() - settings.VAULT_REVEAL_FRESH_AUTH - 1
+    client = fresh_client(operators["detokenizer"], authenticated_at=stale)
+    client.post("/reveal", {"token": token, "reason": REASON})
+    page = client.get("/accounts/2fa/reauthenticate/?next=%2Faccounts%2F2fa%2F").content.decode()
+    assert token not in page
+    assert "Confirm who you are before going on" in page

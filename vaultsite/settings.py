@@ -107,6 +107,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # Sign-in says "signed out after N minutes without activity"; vault.js warns before.
+    "tokens.pages.middleware.IdleSignOutMiddleware",
     # Time-boxed roles whose time is up are taken before any operator page answers.
     "tokens.pages.middleware.RoleLapseMiddleware",
     # Signed-in operators: own password chosen, then MFA enrolled, before anything else.
@@ -249,6 +251,7 @@ PAGE_ONLY_MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "tokens.pages.middleware.IdleSignOutMiddleware",
     "tokens.pages.middleware.RoleLapseMiddleware",
     "tokens.pages.middleware.OperatorGateMiddleware",
 ]  # allauth's AccountMiddleware stays: allauth refuses to start without it.
@@ -372,6 +375,8 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/300s/key"}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = envstr("VAULT_TOTP_ISSUER", "Token vault")
 MFA_RECOVERY_CODES_SHOW_ONCE = True
+# Reloading the TOTP set-up page keeps the QR code (allauth makes a new secret per GET).
+MFA_FORMS = {"activate_totp": "tokens.pages.auth.ActivateTOTPForm"}
 # Sign-out after this many minutes without a request.
 VAULT_SESSION_IDLE_MINUTES = envint("VAULT_SESSION_IDLE_MINUTES", 15)
 SESSION_COOKIE_AGE = VAULT_SESSION_IDLE_MINUTES * 60

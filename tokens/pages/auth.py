@@ -14,7 +14,10 @@ from allauth.account.auth_backends import AuthenticationBackend
 from allauth.account.authentication import get_authentication_records
 from allauth.account.forms import ChangePasswordForm as AllauthChangePasswordForm
 from allauth.core.exceptions import ReauthenticationRequired
+from allauth.mfa.totp.forms import ActivateTOTPForm as AllauthActivateTOTPForm
+from allauth.mfa.totp.internal.auth import get_totp_secret
 from allauth.mfa.utils import is_mfa_enabled
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import authenticate
@@ -72,6 +75,27 @@ def fresh_code_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
         return view(request, *args, **kwargs)
 
     return checked
+
+
+# What a pending re-authentication is for, named on allauth's page (a token's id, never a value).
+PURPOSE_KEY = "vault_reauthentication_purpose"
+
+
+def reauthentication_for(request: HttpRequest, action: str, token_id: str) -> ReauthenticationRequired:
+    """The exception that sends the operator to confirm who they are, remembering
+    which action on which token it is for (allauth's middleware keeps the POST
+    itself and replays it afterwards)."""
+    request.session[PURPOSE_KEY] = {"action": action, "token": token_id, "next": request.get_full_path()}
+    return ReauthenticationRequired()
+
+
+def reauthentication_purpose(request: HttpRequest) -> dict[str, str] | None:
+    """What the re-authentication on this page is for, if it is the one we asked for."""
+    purpose = request.session.get(PURPOSE_KEY)
+    if not isinstance(purpose, dict):
+        return None
+    going_to = request.GET.get("next") or request.POST.get("next")
+    return purpose if going_to == purpose.get("next") else None
 
 
 def recently_authenticated(request: HttpRequest, now: float | None = None) -> bool:
@@ -170,3 +194,14 @@ class ChangePasswordForm(AllauthChangePasswordForm):
         if data.get("oldpassword") and data.get("password1") == data.get("oldpassword"):
             self.add_error("password1", "Choose a new password, not the one you were given.")
         return data
+
+
+class ActivateTOTPForm(AllauthActivateTOTPForm):
+    """allauth's, less a new secret on every GET: a reload of the set-up page would
+    silently replace a QR code the operator may already have scanned. The pending
+    secret stays in the session until it is enrolled (allauth then removes it)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.user = kwargs.pop("user")
+        forms.Form.__init__(self, *args, **kwargs)  # skipping the parent's regenerate-on-GET
+        self.secret = get_totp_secret(regenerate=False)

@@ -8,7 +8,6 @@ import json
 import time
 import uuid
 
-from allauth.core.exceptions import ReauthenticationRequired
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -17,7 +16,7 @@ from tokens import csv_batches, fieldtypes, idempotency, validation, vault
 from tokens import reveal as operator_reveal
 from tokens.errors import Conflict, InvalidInput, NotFound, VaultError
 from tokens.pages import forms, purges
-from tokens.pages.auth import last_authenticated_at
+from tokens.pages.auth import last_authenticated_at, reauthentication_for
 from tokens.pages.common import actor, ctx, has, may, operator_page
 from tokens.pages.errors import vault_error
 from tokens.pages.wording import plain
@@ -143,7 +142,7 @@ def reveal(request: HttpRequest) -> HttpResponse:
         )
     except operator_reveal.StaleAuthentication:
         # allauth's middleware keeps this POST, asks for the code again, then replays it.
-        raise ReauthenticationRequired() from None
+        raise reauthentication_for(request, "reveal", token) from None
     except FORM_ERRORS as exc:
         page["error"] = plain(exc.message)
         return render(request, "tokens/reveal.html", page, status=exc.status)

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from monitoring import alerts, app_settings, aws, store
+from monitoring import alerts, app_settings, aws, sources, store
+
+
+def iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Command(BaseCommand):
@@ -20,15 +25,24 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         region = options["region"] or settings.VAULT_REGION_CODE
-        findings = alerts.check(region)
+        started = time.time()
+        findings = alerts.check(region, started)
         for f in findings:
             self.stdout.write(
                 f"{f.region} {f.key}: {f.value:g} {f.direction} band {f.lower:.1f}-{f.upper:.1f} "
-                f"at {f.minute} ({f.note})"
+                f"in the minute from {iso(f.minute)} ({f.note})"
             )
         if not findings:
-            self.stdout.write(f"{region}: every alerting metric is inside its band")
-        now = store.minute_of(time.time())
+            # Only finished minutes are judged: say which, so a burst in the running one is not
+            # taken for "all is well".
+            until = sources.judged_until(started)
+            first = until - 60 * int(app_settings.get("MONITORING_ALERT_LOOKBACK_MINUTES"))
+            self.stdout.write(
+                f"{region}: every alerting metric is inside its band (or has none yet) in the "
+                f"finished minutes {iso(first)} to {iso(until)}; the minute running now is judged "
+                "once it ends"
+            )
+        now = store.minute_of(started)
         if not aws.deployed() and now % 3600 == 0:  # once an hour is plenty
             days = int(app_settings.get("MONITORING_RETENTION_DAYS"))
             store.prune(now - days * 86400)
