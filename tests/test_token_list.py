@@ -14,7 +14,7 @@ from django.conf import settings
 
 from tests.conftest import MARKER, CallLog, audit_where, fresh_client, raw_item
 from tests.multiregion import SIN, SYD, replicate_items, replicate_key_material, use_region
-from tokens import aws, index, listing, vault
+from tokens import aws, budget, index, listing, vault
 from tokens.actors import Actor, RequestContext
 from tokens.bootstrap import bootstrap
 from tokens.errors import InvalidInput, PermissionDenied
@@ -118,6 +118,15 @@ def test_without_a_day_it_looks_back_a_week_per_page_then_offers_older_tokens() 
     assert (first.newest_day, first.oldest_day) == ("2026-03-10", "2026-03-04")
     second = listed(cursor=first.cursor)
     assert ids(second) == [old]
+
+
+def test_the_walk_back_stops_once_half_the_request_budget_is_spent(monkeypatch: pytest.MonkeyPatch) -> None:
+    old = make(BILLING, NOON - 3 * DAY)
+    monkeypatch.setattr(budget, "remaining", lambda: settings.VAULT_REQUEST_BUDGET / 2 - 0.1)
+    first = listed()
+    assert (ids(first), first.oldest_day) == ([], "2026-03-10")
+    monkeypatch.undo()
+    assert ids(listed(cursor=first.cursor)) == [old]
 
 
 def test_the_list_ends_at_the_longest_a_token_can_live(monkeypatch: pytest.MonkeyPatch) -> None:

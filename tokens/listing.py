@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
-from tokens import index, storage, validation
+from tokens import budget, index, storage, validation
 from tokens.actors import Actor, is_actor_id
 from tokens.errors import InvalidInput
 
@@ -140,7 +140,7 @@ def page(actor: Actor, q: Query, now: int, size: int | None = None) -> Page:
             return _page(actor, q, found, day, Query(q.created_by, q.day, day, last), now)
         if q.day is not None or earlier < oldest:
             return _page(actor, q, found, day, None, now)
-        if len(found) >= size or looked >= DAYS_PER_PAGE:
+        if len(found) >= size or looked >= DAYS_PER_PAGE or _half_spent():
             return _page(actor, q, found, day, Query(q.created_by, q.day, earlier), now)
         day, before = earlier, None
 
@@ -149,6 +149,13 @@ def _page(actor: Actor, q: Query, found: list[Listed], day: str, more: Query | N
     filters = {"created_by": q.created_by or "", "day": q.day or ""}
     cursor = "" if more is None else _seal(more, actor, now)
     return Page(found, q.at, day, cursor, filters)
+
+
+def _half_spent() -> bool:
+    """True once half the request's budget is spent: the walk back stops there and
+    offers older tokens, so a slow day never turns the page into a 503."""
+    left = budget.remaining()
+    return left is not None and left < settings.VAULT_REQUEST_BUDGET / 2
 
 
 def _bounds(now: int) -> tuple[str, str]:
