@@ -16,7 +16,7 @@ from django.conf import settings
 log = logging.getLogger(__name__)
 
 NAMESPACE = "Tokenizer"
-OPERATIONS = ("tokenize", "detokenize", "metadata", "change_expiry", "delete", "search")
+OPERATIONS = ("tokenize", "detokenize", "metadata", "change_expiry", "delete", "search", "list_tokens")
 OUTCOMES = ("success", "not_found", "denied", "invalid", "integrity_failure", "error")
 
 

@@ -67,6 +67,7 @@ IDEMPOTENCY = f"arn:aws:dynamodb:{R}:{A}:table/vault-idempotency"
 IDEMPOTENCY_KEYS = {(a, IDEMPOTENCY) for a in ("dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem")}
 KEYS = f"arn:aws:dynamodb:{R}:{A}:table/vault-keys"
 INDEX = f"arn:aws:dynamodb:{R}:{A}:table/vault-index"
+LIST_BY_CREATOR = f"{INDEX}/index/by_creator"
 ALERT_STATE = f"arn:aws:dynamodb:{R}:{A}:table/vault-alert-state"
 KEY = f"arn:aws:kms:{R}:{A}:key/{K}"
 ALARM = f"arn:aws:cloudwatch:{R}:{A}:alarm:token-vault-SYD-detokenize-{{}}-anomaly"
@@ -130,6 +131,7 @@ EXPECTED = {
         ("dynamodb:GetItem", INDEX),
         ("dynamodb:Query", INDEX),
         ("dynamodb:DeleteItem", INDEX),
+        ("dynamodb:Query", LIST_BY_CREATOR),  # the token list, by creator
         ("kms:Decrypt", KEY),
         ("kms:GenerateDataKey", KEY),
         ("dynamodb:Query", AUDIT),
@@ -348,6 +350,8 @@ def test_every_api_and_page_path_of_the_operator_is_granted(
         assert page.post("/lookup", {"token": token}).status_code == 200
         reason = "customer asked for a copy of the card"
         assert page.post("/reveal", {"token": token, "reason": reason}).status_code == 200
+        assert page.get("/tokens").status_code == 200
+        assert page.get("/tokens", {"created_by": f"user:{operators['everyone'].pk}"}).status_code == 200
         day = datetime.now(UTC).date().isoformat()
         assert page.get("/audit", {"start": day, "end": day}).status_code == 200
         assert page.get("/audit/export.csv", {"start": day, "end": day}).status_code == 200
@@ -363,8 +367,9 @@ def test_every_api_and_page_path_of_the_operator_is_granted(
         assert page.get("/").status_code == 200
         assert page.get("/monitoring/").status_code == 200
         assert http(fn, "DELETE", f"/api/v1/tokens/{token}", None, key)["statusCode"] == 204
-    index = AUDIT_INDEX.replace(A, iam_recorder.ACCOUNT)
-    assert any(c.action == "dynamodb:Query" and c.resource == index for c in recorder.calls)
+    for index in (AUDIT_INDEX, LIST_BY_CREATOR):
+        arn = index.replace(A, iam_recorder.ACCOUNT)
+        assert any(c.action == "dynamodb:Query" and c.resource == arn for c in recorder.calls)
     assert_granted("operator", recorder, kms_keys)
 
 

@@ -57,8 +57,9 @@ def test_more_than_a_batch_of_rows_is_tokenized_in_batches(
     rows = run(tmp_path, "n\n" + "".join(f"{i}\n" for i in range(250)), capsys)
     assert len({r["tokenId"] for r in rows}) == 250
     batches = [r for r in audit_records() if r["action"] == "tokenize" and r.get("token_ids")]
-    # Each record writes its item and two index rows: 33 records fill a transaction.
-    assert [len(r["token_ids"]) for r in batches] == [33] * 7 + [19]
+    # Each record writes its item and three index rows (its field's, its record's and its
+    # token-list row): 24 records fill a transaction; the command sends 99 rows, 99 and 52.
+    assert [len(r["token_ids"]) for r in batches] == [24, 24, 24, 24, 3] * 2 + [24, 24, 4]
 
 
 def test_an_empty_file_is_refused(db: Any, tmp_path: Path) -> None:

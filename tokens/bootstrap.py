@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 
-from tokens import aws, dynamo, fingerprints, keystore
+from tokens import aws, dynamo, fingerprints, index, keystore
 from tokens.errors import VaultError
 
 
@@ -23,6 +23,34 @@ def _create_table(name: str, spec: dict[str, Any]) -> str:
     dynamo.create_table(name, spec)
     dynamo.wait_until_exists(name)
     return f"table {name}: created"
+
+
+# The token list's rows by creator (tokens/index.py); only listing rows carry its key.
+LISTING_BY_CREATOR: dict[str, Any] = {
+    "IndexName": index.BY_CREATOR,
+    "KeySchema": [
+        {"AttributeName": index.CREATOR_PARTITION, "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ],
+    "Projection": {"ProjectionType": "ALL"},
+}
+
+
+def _ensure_listing_index() -> str:
+    """Add the token list's index to an index table made before it (on AWS, the data stack adds it)."""
+    name = settings.VAULT_INDEX_TABLE
+    table = dynamo.describe_table(name) or {}
+    if any(gsi.get("IndexName") == index.BY_CREATOR for gsi in table.get("GlobalSecondaryIndexes", [])):
+        return f"table {name}: index {index.BY_CREATOR} found"
+    dynamo.update_table(
+        name,
+        AttributeDefinitions=[
+            {"AttributeName": "sk", "AttributeType": "S"},
+            {"AttributeName": index.CREATOR_PARTITION, "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexUpdates=[{"Create": LISTING_BY_CREATOR}],
+    )
+    return f"table {name}: index {index.BY_CREATOR} created (it fills as tokens are made)"
 
 
 def _enable_ttl(name: str, region: str | None = None) -> str:
@@ -128,13 +156,16 @@ def bootstrap(local: bool | None = None) -> list[str]:
                 "AttributeDefinitions": [
                     {"AttributeName": "fp", "AttributeType": "S"},
                     {"AttributeName": "sk", "AttributeType": "S"},
+                    {"AttributeName": index.CREATOR_PARTITION, "AttributeType": "S"},
                 ],
                 "KeySchema": [
                     {"AttributeName": "fp", "KeyType": "HASH"},
                     {"AttributeName": "sk", "KeyType": "RANGE"},
                 ],
+                "GlobalSecondaryIndexes": [LISTING_BY_CREATOR],
             },
         ),
+        _ensure_listing_index(),
         _enable_ttl(settings.VAULT_INDEX_TABLE),
         _enable_pitr(settings.VAULT_INDEX_TABLE),
         _enable_pitr(settings.VAULT_CLIENTS_TABLE),

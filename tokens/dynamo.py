@@ -156,13 +156,24 @@ def transact_write(items: Sequence[dict[str, Any]]) -> None:
 BATCH_GET_MAX = 100
 
 
-def batch_get(table: str, keys: list[dict[str, Any]], *, consistent: bool = True) -> list[dict[str, Any]]:
-    """The items found for `keys` (any order, missing ones left out), in batches of 100."""
+def batch_get(
+    table: str,
+    keys: list[dict[str, Any]],
+    *,
+    consistent: bool = True,
+    projection: str = "",
+    names: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """The items found for `keys` (any order, missing ones left out), in batches of 100;
+    only the attributes `projection` names, if given."""
     found: list[dict[str, Any]] = []
     for start in range(0, len(keys), BATCH_GET_MAX):
-        pending: dict[str, Any] = {
-            table: {"Keys": keys[start : start + BATCH_GET_MAX], "ConsistentRead": consistent}
-        }
+        request: dict[str, Any] = {"Keys": keys[start : start + BATCH_GET_MAX], "ConsistentRead": consistent}
+        if projection:
+            request["ProjectionExpression"] = projection
+        if names:
+            request["ExpressionAttributeNames"] = names
+        pending: dict[str, Any] = {table: request}
         delay = 0.05
         while pending:
             response = _call(_client().batch_get_item, RequestItems=pending)

@@ -85,3 +85,16 @@ def get_many(token_ids: list[str]) -> dict[str, dict[str, Any]]:
     """
     keys = [_key(token_id) for token_id in dict.fromkeys(token_ids)]
     return {item["tokenId"]["S"]: item for item in dynamo.batch_get(settings.VAULT_TABLE, keys)}
+
+
+def expiries(token_ids: list[str]) -> dict[str, int]:
+    """The plaintext TTL of each item found, by id: the key and TTL only, no ciphertext read."""
+    keys = [_key(token_id) for token_id in dict.fromkeys(token_ids)]
+    items = dynamo.batch_get(settings.VAULT_TABLE, keys, projection="tokenId, #ttl", names={"#ttl": "TTL"})
+    found: dict[str, int] = {}
+    for item in items:
+        try:
+            found[item["tokenId"]["S"]] = int(item["TTL"]["N"])
+        except (KeyError, ValueError):
+            continue  # no readable TTL: never listed (a read of it fails its integrity check)
+    return found

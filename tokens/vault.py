@@ -35,6 +35,7 @@ from tokens import (
     fieldtypes,
     fingerprints,
     index,
+    listing,
     ratelimit,
     storage,
     validation,
@@ -62,6 +63,7 @@ OPERATIONS: dict[str, tuple[str, frozenset[str]]] = {
     "change_expiry": ("ttl", frozenset({"operator", "all"})),
     "delete": ("delete", frozenset({"operator", "all"})),
     "search": ("search", frozenset({"reader", "operator", "all"})),
+    "list_tokens": ("metadata", frozenset({"operator", "all"})),
 }
 # Draws of a fresh alias before a tokenize gives up (each collision is a redraw).
 ALIAS_ATTEMPTS = 8
@@ -301,7 +303,7 @@ def tokenize(
                 op.audit(detail="deduplicated")
                 return twin
         op.token_id = new_token_id()
-        rows = _index_rows(fields, now, op.token_id)
+        rows = _index_rows(fields, now, op.token_id, actor)
         if deduplicate:
             rows.append(claim)
         for _ in range(ALIAS_ATTEMPTS):
@@ -316,7 +318,8 @@ def tokenize(
             }
             try:
                 op.commit(
-                    storage.new(crypto.seal(item)), rows=index.puts(all_rows, op.token_id, expires_at, now)
+                    storage.new(crypto.seal(item)),
+                    rows=index.puts(all_rows, op.token_id, expires_at, now, fields),
                 )
             except IndexTaken as taken:
                 if taken.row["Put"]["Item"]["fp"]["S"] == claim.fp:
@@ -377,6 +380,23 @@ def search(actor: Actor, ctx: RequestContext, field_name: object, value: object)
         found = index.newest(fps, now, SEARCH_LIMIT)
         op.audit(detail=f"fingerprint {fps[-1][:12]} found {len(found)}")
         return found
+
+
+def list_tokens(
+    actor: Actor, ctx: RequestContext, *, created_by: object = None, day: object = None, cursor: object = None
+) -> listing.Page:
+    """A page of recent tokens' metadata (id, region, creation, expiry, field names,
+    creator), newest first, optionally of one creator and one creation day.
+
+    Read from the index's listing rows, never by scanning the table; `cursor`
+    is the previous page's, and works only for this caller and these filters.
+    """
+    with _operation("list_tokens", actor, ctx) as op:
+        now = int(time.time())
+        query = listing.query(actor, created_by, day, cursor, now)
+        page = listing.page(actor, query, now)
+        op.audit(detail=f"{query.describe()}: {len(page.tokens)} listed")
+        return page
 
 
 def detokenize(
@@ -486,7 +506,9 @@ def change_expiry(actor: Actor, ctx: RequestContext, token_id: str, ttl: object)
         op.commit(
             storage.replacement(crypto.seal(plain), item),
             detail=f"TTL {info.expires_at} -> {new_expiry}",
-            rows=index.puts(index.rows_of(plain), token_id, new_expiry, now),  # they expire with it
+            rows=index.puts(
+                index.rows_of(plain), token_id, new_expiry, now, info.fields
+            ),  # they expire with it
         )
         return TokenInfo(token_id, info.created_at, new_expiry, info.fields)
 
@@ -640,7 +662,7 @@ def tokenize_batch(actor: Actor, ctx: RequestContext, records: list[object]) -> 
             data = validation.batch_record(record, f"records[{position}]")
             fields, expires_at = validation.tokenize_data(data, now)
             info = TokenInfo(new_token_id(), now, expires_at, sorted(fields))
-            rows = _index_rows(fields, now, info.token_id)
+            rows = _index_rows(fields, now, info.token_id, actor)
             item = crypto.seal(
                 {
                     "tokenId": {"S": info.token_id},
@@ -650,7 +672,7 @@ def tokenize_batch(actor: Actor, ctx: RequestContext, records: list[object]) -> 
                     **index.attribute(rows),
                 }
             )
-            writes[position] = [storage.new(item), *index.puts(rows, info.token_id, expires_at, now)]
+            writes[position] = [storage.new(item), *index.puts(rows, info.token_id, expires_at, now, fields)]
             results.append(info)
             ids.append(info.token_id)
         except VaultError as exc:
@@ -679,13 +701,15 @@ def tokenize_batch(actor: Actor, ctx: RequestContext, records: list[object]) -> 
     return results
 
 
-def _index_rows(fields: dict[str, str], now: int, token_id: str) -> list[index.Row]:
-    """A new token's rows in the index: each field's fingerprint and the record's."""
+def _index_rows(fields: dict[str, str], now: int, token_id: str, actor: Actor) -> list[index.Row]:
+    """A new token's rows in the index: each field's fingerprint, the record's, and its
+    row in the token list (one write more per token, in the same transaction)."""
     version = fingerprints.newest_version()
     rows = [
         index.Row.per_token(fingerprints.of_field(n, v, version), now, token_id) for n, v in fields.items()
     ]
     rows.append(index.Row.per_token(fingerprints.of_record(fields, version), now, token_id))
+    rows.append(index.Row.listing(now, token_id, listing.creator_of(actor)))
     return rows
 
 

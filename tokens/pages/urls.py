@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from tokens.pages import admin_pages, audit_pages, dashboard, vault_pages
+from tokens.pages import admin_pages, audit_pages, dashboard, list_pages, vault_pages
 
 app_name = "pages"
 # Token ids travel in POST bodies, never in these paths.
@@ -17,4 +17,5 @@ urlpatterns = [
     path("audit/verify", audit_pages.audit_verify, name="audit-verify"),
     path("operators", admin_pages.operators, name="operators"),
     path("clients", admin_pages.clients, name="clients"),
+    path("tokens", list_pages.token_list, name="tokens"),
 ]

@@ -134,6 +134,8 @@ def reveal(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "tokens/reveal.html", page)
     page["token"] = forms.shown_token(request.POST)
+    if request.POST.get("step") == "prefill":  # from the token list: the id filled in, nothing revealed yet
+        return render(request, "tokens/reveal.html", page)
     page["reason"] = reason = request.POST.get("reason", "").strip()[:500]
     try:
         token = forms.token_id(request.POST)
