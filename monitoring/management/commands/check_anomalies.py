@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from monitoring import alerts, app_settings, aws, store
+from monitoring import honeytokens as honeytoken_alerts
 
 
 class Command(BaseCommand):
@@ -20,6 +21,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         region = options["region"] or settings.VAULT_REGION_CODE
+        # Honeytokens first: any use of a decoy is an alert, no band needed.
+        for alert in honeytoken_alerts.check(region):
+            self.stdout.write(alert.line())
         findings = alerts.check(region)
         for f in findings:
             self.stdout.write(
