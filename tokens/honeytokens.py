@@ -26,6 +26,7 @@ lookup, with no AWS call.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -64,11 +65,14 @@ _marks: dict[str, frozenset[str]] = {}  # audit key id -> HMACs of decoy ids
 _fresh_until = 0.0
 
 
+@functools.lru_cache(maxsize=8)
+def _derive(value: str) -> bytes:
+    return hmac.new(value.encode(), DERIVATION, hashlib.sha256).digest()
+
+
 def _derived(key_id: str) -> bytes | None:
     value = settings.VAULT_KEYRINGS.value("AUDIT_HMAC_KEY", key_id)
-    if value is None:
-        return None
-    return hmac.new(value.encode(), DERIVATION, hashlib.sha256).digest()
+    return None if value is None else _derive(value)
 
 
 def mark(token_id: str, key_id: str) -> str:
