@@ -9,6 +9,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -254,7 +255,7 @@ def test_every_way_in_answers_a_decoy_as_a_real_token_and_records_a_honeytoken(
     [record] = honeytoken_records()
     assert (record["action"], record["token_id"]) == (action, decoy)
     assert record["detail"] == "decoy token used; the operation's outcome: success"
-    [hit] = honeytokens.hits("SYD", honeytokens.datetime.fromtimestamp(0, tz=honeytokens.UTC))
+    [hit] = honeytokens.hits("SYD", datetime.fromtimestamp(0, tz=UTC))
     assert (hit.action, hit.token_ids, hit.outcome) == (action, [decoy], "success")
 
 
