@@ -148,6 +148,24 @@ def test_the_decoy_table_holds_keyed_hmacs_never_the_ids() -> None:
     assert sorted(r["sk"]["S"] for r in rows) == sorted(honeytokens.mark(d, key_id) for d in decoys)
 
 
+def test_decoys_planted_before_a_rotation_of_the_audit_key_are_still_caught(
+    full_api: Api, settings: Any
+) -> None:
+    from vaultsite import secrets as vault_secrets
+
+    [before] = plant()
+    rings = dict(settings.VAULT_KEYRINGS.rings)
+    old = rings["AUDIT_HMAC_KEY"]
+    rings["AUDIT_HMAC_KEY"] = vault_secrets.Keyring("2", {**old.values, "2": "a-newer-audit-key"})
+    settings.VAULT_KEYRINGS = vault_secrets.Keyrings(rings, "", "", "")
+    [after] = plant()
+    key_ids = sorted(r["key_id"]["S"] for r in decoy_rows() if r["pk"]["S"] == honeytokens.DECOYS)
+    assert key_ids == ["1", "2"]
+    for decoy in (before, after):
+        full_api.get(f"/api/v1/tokens/{decoy}")
+    assert [r["token_id"] for r in honeytoken_records()] == [before, after]
+
+
 def test_nothing_in_the_vault_table_sets_decoys_apart() -> None:
     decoys = set(plant(3))
     reals = {real_token() for _ in range(3)}
