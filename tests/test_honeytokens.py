@@ -84,6 +84,30 @@ def test_planting_refuses_a_bad_field_name() -> None:
         call_command("plant_honeytokens", "--count", "1", "--fields", "card number", stdout=io.StringIO())
 
 
+def test_planting_stopped_by_an_outage_keeps_the_ids_it_printed(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tokens import dynamo
+    from tokens.errors import Unavailable
+
+    real_write = dynamo.transact_write
+    calls = []
+
+    def second_fails(items: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise Unavailable("DynamoDB is unavailable; retry later.")
+        real_write(items)
+
+    monkeypatch.setattr(dynamo, "transact_write", second_fails)
+    out = io.StringIO()
+    with pytest.raises(
+        CommandError, match=r"retry later\. \(stopped after 1 of 3; the ids above were planted\)"
+    ):
+        call_command("plant_honeytokens", "--count", "3", stdout=out)
+    [header, planted] = out.getvalue().splitlines()
+    assert header.startswith("Planting 3 decoy token(s)") and TOKEN_ID.match(planted)
+    assert honeytokens.is_decoy(planted)
+
+
 def test_planting_is_audited_without_naming_the_decoys() -> None:
     decoys = plant(2)
     [record] = [r for r in audit_records() if r["action"] == "plant_honeytokens"]

@@ -35,7 +35,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -317,12 +317,17 @@ def field_names(text: str) -> list[str]:
 
 
 def plant(actor: Actor, ctx: RequestContext, count: int, names: list[str]) -> list[str]:
-    """Make `count` decoys holding fake values of fields `names`; their ids.
+    """Make `count` decoys holding fake values of fields `names`; their ids."""
+    return list(planting(actor, ctx, count, names))
+
+
+def planting(actor: Actor, ctx: RequestContext, count: int, names: list[str]) -> Iterator[str]:
+    """Make decoys one by one, yielding each id once it is written.
 
     One audit record first (`plant_honeytokens`, naming no token: the audit log
     must not list the decoys either), then per decoy one transaction: the
     sealed item, its index rows and its row in the decoy table, so a decoy is
-    never without its row.
+    never without its row, nor a row without its decoy.
     """
     # Imported here: vault imports this module for its checks.
     from tokens.vault import new_token_id
@@ -330,40 +335,38 @@ def plant(actor: Actor, ctx: RequestContext, count: int, names: list[str]) -> li
     if not 1 <= count <= MAX_PLANT:
         raise InvalidInput(f"Plant 1 to {MAX_PLANT} decoys at a time.")
     key_id, _ = settings.VAULT_KEYRINGS.current("AUDIT_HMAC_KEY")
-    audit.record(
-        "plant_honeytokens", "success", actor, ctx, fields=names, detail=f"{count} decoys"
-    )  # fmt: skip
-    planted = []
-    for _ in range(count):
-        now = int(time.time())
-        expires_at = now + settings.VAULT_DEFAULT_RETENTION
-        token_id = new_token_id()
-        fields = {name: fake_value(name) for name in names}
-        version = fingerprints.newest_version()
-        rows = [
-            index.Row.per_token(fingerprints.of_field(n, v, version, fieldtypes.shaped), now, token_id)
-            for n, v in fields.items()
-        ]
-        rows.append(
-            index.Row.per_token(fingerprints.of_record(fields, version, fieldtypes.shaped), now, token_id)
-        )
-        item = crypto.seal(
-            {
-                "tokenId": {"S": token_id},
-                "createdAt": {"N": str(now)},
-                "TTL": {"N": str(expires_at)},
-                **{name: {"S": value} for name, value in fields.items()},
-                **index.attribute(rows),
-            }
-        )
-        decoy = {"pk": {"S": DECOYS}, "sk": {"S": mark(token_id, key_id)}, "key_id": {"S": key_id}}
-        dynamo.transact_write(
-            [
-                storage.new(item),
-                *index.puts(rows, token_id, expires_at, now),
-                dynamo.put(settings.VAULT_DECOY_TABLE, decoy, "attribute_not_exists(pk)"),
+    audit.record("plant_honeytokens", "success", actor, ctx, fields=names, detail=f"{count} decoys")
+    try:
+        for _ in range(count):
+            now = int(time.time())
+            expires_at = now + settings.VAULT_DEFAULT_RETENTION
+            token_id = new_token_id()
+            fields = {name: fake_value(name) for name in names}
+            version = fingerprints.newest_version()
+            rows = [
+                index.Row.per_token(fingerprints.of_field(n, v, version, fieldtypes.shaped), now, token_id)
+                for n, v in fields.items()
             ]
-        )
-        planted.append(token_id)
-    forget()
-    return planted
+            rows.append(
+                index.Row.per_token(fingerprints.of_record(fields, version, fieldtypes.shaped), now, token_id)
+            )
+            item = crypto.seal(
+                {
+                    "tokenId": {"S": token_id},
+                    "createdAt": {"N": str(now)},
+                    "TTL": {"N": str(expires_at)},
+                    **{name: {"S": value} for name, value in fields.items()},
+                    **index.attribute(rows),
+                }
+            )
+            decoy = {"pk": {"S": DECOYS}, "sk": {"S": mark(token_id, key_id)}, "key_id": {"S": key_id}}
+            dynamo.transact_write(
+                [
+                    storage.new(item),
+                    *index.puts(rows, token_id, expires_at, now),
+                    dynamo.put(settings.VAULT_DECOY_TABLE, decoy, "attribute_not_exists(pk)"),
+                ]
+            )
+            yield token_id
+    finally:
+        forget()  # this process knows its new decoys at once

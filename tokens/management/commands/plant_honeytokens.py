@@ -28,14 +28,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        count = options["count"]
+        made = 0
         try:
             names = honeytokens.field_names(options["fields"])
-            planted = honeytokens.plant(COMMAND_LINE, RequestContext(channel="cli"), options["count"], names)
+            planting = honeytokens.planting(COMMAND_LINE, RequestContext(channel="cli"), count, names)
+            for token_id in planting:
+                if not made:
+                    self.stdout.write(
+                        f"Planting {count} decoy token(s) with fields {', '.join(names)}; "
+                        "put them where a thief would look (docs/monitoring.md):"
+                    )
+                self.stdout.write(token_id)
+                made += 1
         except VaultError as exc:
-            raise CommandError(exc.message) from None
-        self.stdout.write(
-            f"{len(planted)} decoy token(s) planted with fields {', '.join(names)}; "
-            "put them where a thief would look (docs/monitoring.md):"
-        )
-        for token_id in planted:
-            self.stdout.write(token_id)
+            stopped = f" (stopped after {made} of {count}; the ids above were planted)" if made else ""
+            raise CommandError(exc.message + stopped) from None
