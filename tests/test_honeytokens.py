@@ -310,6 +310,17 @@ def test_a_refused_operation_on_a_decoy_is_a_honeytoken_too(db: Any) -> None:
     assert (record["actor"], record["actor_type"]) == ("nosy", "api_client")
 
 
+def test_a_refused_batch_naming_a_decoy_is_a_honeytoken_too(db: Any) -> None:
+    [decoy] = plant()
+    real = real_token()
+    nosy = make_api(["metadata"], "nosy")
+    body = {"tokens": [{"tokenId": real}, {"tokenId": decoy}]}
+    assert nosy.post("/api/v1/detokenize/batch", body).status_code == 403
+    [record] = honeytoken_records()
+    assert (record["token_id"], record["actor"]) == (decoy, "nosy")
+    assert record["detail"] == "decoy token used; the operation's outcome: denied"
+
+
 def test_a_batch_names_only_its_decoys_in_the_honeytoken_record(full_api: Api) -> None:
     decoys = plant(2)
     real = real_token()

@@ -721,7 +721,15 @@ def _chunks(writes: dict[int, list[dict[str, Any]]]) -> list[list[int]]:
 
 def detokenize_batch(actor: Actor, ctx: RequestContext, entries: list[object]) -> list[BatchResult]:
     """Detokenize each entry ({"tokenId", "fields"?}) with the rules of a single call, token by token."""
-    _check_caller("detokenize", actor, ctx)
+    try:
+        _check_caller("detokenize", actor, ctx)
+    except PermissionDenied:
+        # A refused batch naming decoys is a use of them, as a refused single call is.
+        named = [e.get("tokenId") for e in entries if isinstance(e, dict)]
+        decoys = honeytokens.decoys_among(t for t in named if isinstance(t, str))
+        if decoys:
+            honeytokens.caught("detokenize", "denied", actor, ctx, decoys, ())
+        raise
     started = time.monotonic()
     now = int(time.time())
     results: list[BatchResult] = []
