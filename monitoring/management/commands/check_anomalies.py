@@ -12,7 +12,8 @@ from monitoring import honeytokens as honeytoken_alerts
 
 class Command(BaseCommand):
     help = (
-        "Alert (SNS) when detokenize successes or failures of the last few minutes left the band. "
+        "Alert (SNS) on every use of a honeytoken, naming the caller, and when detokenize "
+        "successes or failures of the last few minutes left the band. "
         "Run it every minute (a Zappa schedule event: monitoring.scheduled.check_anomalies)."
     )
 
