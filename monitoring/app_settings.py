@@ -25,6 +25,10 @@ DEFAULTS: dict[str, Any] = {
     "MONITORING_CLOUDWATCH_DELAY_SECONDS": 120,
     # Width of CloudWatch's ANOMALY_DETECTION_BAND, in standard deviations.
     "MONITORING_CLOUDWATCH_BAND_WIDTH": 2,
+    # check_anomalies alerts on uses of honeytokens this recent (a missed run is caught up).
+    "MONITORING_HONEYTOKEN_LOOKBACK_SECONDS": 3600,
+    # The monitoring page lists uses of honeytokens this recent, at the top.
+    "MONITORING_HONEYTOKEN_SHOW_SECONDS": 7 * 86400,
 }
 
 

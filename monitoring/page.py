@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 
 from monitoring import app_settings, aws, charts, detector, sources, store
+from monitoring import honeytokens as honeytoken_alerts
 from monitoring.catalog import ALERTING, DEFAULT_RANGE, RANGES
 from monitoring.metrics import OPERATIONS, OUTCOMES
 from tokens import alert_state
@@ -78,6 +79,9 @@ def context(region: str | None, range_key: str | None, now: float | None = None)
     except aws.MonitoringUnavailable as exc:
         snap = None
         problems.append(str(exc))
+    decoy_uses, decoy_problem = honeytoken_alerts.recent(region, now)
+    if decoy_problem:
+        problems.append(decoy_problem)
     drawn: list[Chart] = []
     if snap is not None:
         problems += snap.problems
@@ -101,6 +105,14 @@ def context(region: str | None, range_key: str | None, now: float | None = None)
         "last_alerts": _last_alerts(region),
         "alarm_window": app_settings.get("MONITORING_ALARM_WINDOW"),
         "judged_until": datetime.fromtimestamp(judged, tz=UTC),
+        "honeytokens": [
+            {
+                "hit": hit,
+                "tokens": honeytoken_alerts.describe_tokens(hit),
+                "audit_query": honeytoken_alerts.audit_query(hit),
+            }
+            for hit in decoy_uses
+        ],
     }
 
 

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from moto import mock_aws
 
-from tokens import api_keys, audit, aws, crypto, vault
+from tokens import api_keys, audit, aws, crypto, honeytokens, vault
 from tokens.bootstrap import bootstrap
 from tokens.models import ApiClient
 
@@ -29,6 +29,7 @@ def vault_aws(settings: Any) -> Iterator[None]:
 
     limiter.hits.clear()  # rate-limit windows are per process; start each test afresh
     api_keys.forget()  # and so are remembered API keys
+    honeytokens.forget()  # and the set of decoys a process read
     with mock_aws():
         # Built clients are kept between tests (building one costs ~0.1 s);
         # moto intercepts them whenever a mock is active.

@@ -22,6 +22,7 @@ TABLES = (
     "vault-keys",
     "vault-index",
     "vault-idempotency",
+    "vault-decoys",
 )
 STREAM = {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
 
@@ -53,7 +54,7 @@ def mrk(settings: Any) -> dict[str, Any]:
 
 
 def expect_replica_settings(replica: Stubber, ttl: str) -> None:
-    for expiring in ("sensitive-data", "vault-index", "vault-idempotency"):
+    for expiring in ("sensitive-data", "vault-index", "vault-idempotency", "vault-decoys"):
         replica.add_response(
             "describe_time_to_live",
             {"TimeToLiveDescription": {"TimeToLiveStatus": ttl}},

@@ -69,6 +69,7 @@ KEYS = f"arn:aws:dynamodb:{R}:{A}:table/vault-keys"
 INDEX = f"arn:aws:dynamodb:{R}:{A}:table/vault-index"
 LIST_BY_CREATOR = f"{INDEX}/index/by_creator"
 ALERT_STATE = f"arn:aws:dynamodb:{R}:{A}:table/vault-alert-state"
+DECOYS = f"arn:aws:dynamodb:{R}:{A}:table/vault-decoys"
 KEY = f"arn:aws:kms:{R}:{A}:key/{K}"
 ALARM = f"arn:aws:cloudwatch:{R}:{A}:alarm:token-vault-SYD-detokenize-{{}}-anomaly"
 METRICS_READ = ("cloudwatch:GetMetricData", "*")
@@ -115,6 +116,8 @@ EXPECTED = {
         ("dynamodb:GetItem", INDEX),  # an alias
         ("dynamodb:Query", INDEX),  # search
         ("dynamodb:BatchGetItem", TABLE),
+        ("dynamodb:Query", DECOYS),  # the set of decoy HMACs, once per process and cache period
+        ("dynamodb:PutItem", DECOYS),  # a row per use of a decoy, for monitoring
     },
     "operator": EVERY_ROLE
     | IDEMPOTENCY_KEYS
@@ -150,8 +153,11 @@ EXPECTED = {
                 "dynamodb:DescribeTimeToLive",
                 "dynamodb:DescribeContinuousBackups",
             )
-            for t in (TABLE, AUDIT, CLIENTS, ALERT_STATE, KEYS, INDEX, IDEMPOTENCY)
+            for t in (TABLE, AUDIT, CLIENTS, ALERT_STATE, KEYS, INDEX, IDEMPOTENCY, DECOYS)
         },
+        ("dynamodb:Query", DECOYS),
+        ("dynamodb:PutItem", DECOYS),  # a use of a decoy; planting
+        ("dynamodb:UpdateItem", DECOYS),  # check_anomalies claims a use before alerting on it
         ("dynamodb:GetItem", ALERT_STATE),
         ("dynamodb:UpdateItem", ALERT_STATE),
         ("secretsmanager:GetSecretValue", SECRET.format("database")),
@@ -392,6 +398,35 @@ def test_the_anomaly_check_schedule_of_the_operator_is_granted(
         settings.METRICS_SINK = "emf"  # on AWS: the check reads CloudWatch
         lambda_handler(CHECK_ANOMALIES, fn.context())
     assert ("cloudwatch", "GetMetricData") in recorder.operations
+    assert_granted("operator", recorder, kms_keys)
+
+
+def test_a_honeytoken_use_on_the_reader_and_its_alert_on_the_operator_are_granted(
+    db: Any, settings: Any, tmp_path: Path, kms_keys: dict[str, str]
+) -> None:
+    from tokens import honeytokens
+    from tokens.actors import RequestContext
+    from tokens.admin_ops import COMMAND_LINE
+
+    [decoy] = honeytokens.plant(COMMAND_LINE, RequestContext(channel="cli"), 1, ["card_number", "cvc"])
+    key = make_api(["detokenize", "metadata"], "r").key
+    crypto.reset()
+    honeytokens.forget()  # the reader is another process: it reads the decoy set itself
+    with iam_recorder.recording(kms_keys) as recorder, load_stage("syd_reader", tmp_path, settings) as fn:
+        assert http(fn, "POST", "/api/v1/detokenize", {"tokenId": decoy}, key)["statusCode"] == 200
+        assert (
+            http(fn, "POST", "/api/v1/detokenize/batch", {"tokens": [{"tokenId": decoy}]}, key)["statusCode"]
+            == 200
+        )
+        assert lambda_handler({"tokenId": decoy}, fn.context())["tokenId"] == decoy
+    assert ("dynamodb", "PutItem") in recorder.operations
+    assert_granted("reader", recorder, kms_keys)
+    settings.ALERTS_SNS_TOPIC_ARN = monitoring_aws.client("sns", R).create_topic(Name="token-vault-alerts")[
+        "TopicArn"
+    ]
+    with iam_recorder.recording(kms_keys) as recorder, load_stage("syd_operator", tmp_path, settings) as fn:
+        lambda_handler(CHECK_ANOMALIES, fn.context())
+    assert ("dynamodb", "UpdateItem") in recorder.operations and ("sns", "Publish") in recorder.operations
     assert_granted("operator", recorder, kms_keys)
 
 

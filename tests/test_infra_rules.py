@@ -262,6 +262,31 @@ def test_every_table_a_setting_names_is_defined() -> None:
     assert named and named <= defined, named - defined
 
 
+def test_the_decoy_table_is_global_and_only_readers_and_operators_may_use_it() -> None:
+    # Honeytokens: every region must know the decoys and see their uses; the
+    # writer serves no operation on an existing token, so it gets no access.
+    decoys = template("data.yaml")["Resources"]["DecoyTable"]
+    assert decoys["Type"] == "AWS::DynamoDB::GlobalTable"
+    assert decoys["Properties"]["TableName"] == django_settings.VAULT_DECOY_TABLE
+    assert decoys["Properties"]["TimeToLiveSpecification"] == {"AttributeName": "TTL", "Enabled": True}
+    arn = f"arn:aws:dynamodb:ap-southeast-2:{iam_recorder.ACCOUNT}:table/vault-decoys"
+    granted = {}
+    for role in ("writer", "reader", "operator"):
+        policy = iam_recorder.render(role, "ap-southeast-2")
+        granted[role] = sorted(
+            action
+            for s in policy["Statement"]
+            if arn in s["Resource"]
+            for action in s["Action"]
+            if not action.startswith("dynamodb:Describe")
+        )
+    assert granted == {
+        "writer": [],
+        "reader": ["dynamodb:PutItem", "dynamodb:Query"],
+        "operator": ["dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+    }
+
+
 # --- no secret in an environment variable -----------------------------------------------
 
 

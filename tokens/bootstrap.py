@@ -185,6 +185,21 @@ def bootstrap(local: bool | None = None) -> list[str]:
             },
         ),
         _enable_ttl(settings.VAULT_IDEMPOTENCY_TABLE),
+        _create_table(
+            settings.VAULT_DECOY_TABLE,
+            {
+                "AttributeDefinitions": [
+                    {"AttributeName": "pk", "AttributeType": "S"},
+                    {"AttributeName": "sk", "AttributeType": "S"},
+                ],
+                "KeySchema": [
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+            },
+        ),
+        _enable_ttl(settings.VAULT_DECOY_TABLE),  # hit rows expire; decoy rows carry no TTL
+        _enable_pitr(settings.VAULT_DECOY_TABLE),
         _create_table(settings.VAULT_KEYS_TABLE, keystore.KEY_SCHEMA),
         _enable_pitr(settings.VAULT_KEYS_TABLE),
         _key(local),
@@ -249,10 +264,16 @@ def add_region(replica_region: str) -> list[str]:
         settings.VAULT_KEYS_TABLE,
         settings.VAULT_INDEX_TABLE,
         settings.VAULT_IDEMPOTENCY_TABLE,
+        settings.VAULT_DECOY_TABLE,
     )
     for table in tables:
         done.append(_replicate_table(table, replica_region))
-    for expiring in (settings.VAULT_TABLE, settings.VAULT_INDEX_TABLE, settings.VAULT_IDEMPOTENCY_TABLE):
+    for expiring in (
+        settings.VAULT_TABLE,
+        settings.VAULT_INDEX_TABLE,
+        settings.VAULT_IDEMPOTENCY_TABLE,
+        settings.VAULT_DECOY_TABLE,
+    ):
         done.append(_enable_ttl(expiring, replica_region))
     for table in tables:
         done.append(_enable_pitr(table, replica_region))

@@ -131,9 +131,12 @@ def update_item(
     update: str,
     names: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
+    *,
+    condition: str = "",
 ) -> None:
+    """Conflict if `condition` is given and fails."""
     request: dict[str, Any] = {"TableName": table, "Key": key, "UpdateExpression": update}
-    _condition(request, "", names, values)
+    _condition(request, condition, names, values)
     _call(_client().update_item, **request)
 
 

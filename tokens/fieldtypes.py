@@ -158,8 +158,25 @@ def normalize(field: str, value: str) -> str:
 def mask(field: str, value: str) -> str:
     """What may be shown of a value without revealing it."""
     try:
-        type_of(field).normalize(value)
+        shaped(field, value)
     except TypeMismatch:
         # Stored before its type was declared: show length only.
         return _mask_string(value)
     return type_of(field).mask(value)
+
+
+def shaped(field: str, value: str) -> str:
+    """The comparable form of a value that has its type's shape, valid or not.
+
+    A honeytoken's card fails the Luhn check and its SSN has an area never
+    issued (tokens/honeytokens.py), yet it must be masked and fingerprinted
+    exactly as a real one, or a masked read would tell decoys apart. Only the
+    checks a well-shaped value can fail are skipped; TypeMismatch otherwise.
+    """
+    kind = type_of(field).name
+    if kind == "card" and DIGIT_SEPARATORS.fullmatch(value) and 12 <= len(_digits(value)) <= 19:
+        return _digits(value)
+    match = SSN.fullmatch(value) if kind == "us_ssn" and value.isascii() else None
+    if match:
+        return "".join(match.groups())
+    return normalize(field, value)

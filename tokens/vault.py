@@ -34,6 +34,7 @@ from tokens import (
     dynamo,
     fieldtypes,
     fingerprints,
+    honeytokens,
     index,
     listing,
     ratelimit,
@@ -193,7 +194,12 @@ def _operation(name: str, actor: Actor, ctx: RequestContext, token_id: str = "")
         log.exception("%s failed unexpectedly (request %s)", name, ctx.request_id)
         raise VaultError(internal=type(exc).__name__) from None
     finally:
-        metrics.record(name, outcome, time.monotonic() - started)
+        # A decoy answers as any token, then is recorded and alerted on, and kept
+        # out of the metrics the detector learns from. A new token is never one.
+        if name != "tokenize" and honeytokens.is_decoy(op.token_id):
+            honeytokens.caught(name, outcome, actor, ctx, [op.token_id], op.fields)
+        else:
+            metrics.record(name, outcome, time.monotonic() - started)
 
 
 def _allowed(name: str, actor: Actor) -> None:
@@ -603,10 +609,21 @@ def _check_caller(name: str, actor: Actor, ctx: RequestContext) -> None:
         raise
 
 
-def _count(name: str, results: list[BatchResult], started: float) -> None:
+def _count(
+    name: str, results: list[BatchResult], started: float, actor: Actor, ctx: RequestContext, ids: list[str]
+) -> None:
+    """Metrics per record, and the honeytoken record for decoys (which stay out of the metrics)."""
     each = (time.monotonic() - started) / max(len(results), 1)
-    for result in results:
-        metrics.record(name, result.outcome if isinstance(result, VaultError) else "success", each)
+    decoys = set(honeytokens.decoys_among(ids)) if name != "tokenize" else set()
+    caught: dict[str, list[str]] = {}
+    for token_id, result in zip(ids, results, strict=True):
+        outcome = result.outcome if isinstance(result, VaultError) else "success"
+        if token_id in decoys:
+            caught.setdefault(outcome, []).append(token_id)
+        else:
+            metrics.record(name, outcome, each)
+    for outcome, token_ids in sorted(caught.items()):
+        honeytokens.caught(name, outcome, actor, ctx, token_ids, ())
 
 
 def _audit_batch(
@@ -697,7 +714,7 @@ def tokenize_batch(actor: Actor, ctx: RequestContext, records: list[object]) -> 
             for i in chunk:
                 results[i] = failed
     _audit_failures("tokenize", actor, ctx, ids, results)
-    _count("tokenize", results, started)
+    _count("tokenize", results, started, actor, ctx, ids)
     return results
 
 
@@ -728,7 +745,15 @@ def _chunks(writes: dict[int, list[dict[str, Any]]]) -> list[list[int]]:
 
 def detokenize_batch(actor: Actor, ctx: RequestContext, entries: list[object]) -> list[BatchResult]:
     """Detokenize each entry ({"tokenId", "fields"?}) with the rules of a single call, token by token."""
-    _check_caller("detokenize", actor, ctx)
+    try:
+        _check_caller("detokenize", actor, ctx)
+    except PermissionDenied:
+        # A refused batch naming decoys is a use of them, as a refused single call is.
+        named = [e.get("tokenId") for e in entries if isinstance(e, dict)]
+        decoys = honeytokens.decoys_among(t for t in named if isinstance(t, str))
+        if decoys:
+            honeytokens.caught("detokenize", "denied", actor, ctx, decoys, ())
+        raise
     started = time.monotonic()
     now = int(time.time())
     results: list[BatchResult] = []
@@ -746,7 +771,7 @@ def detokenize_batch(actor: Actor, ctx: RequestContext, entries: list[object]) -
         items = _load_many([r[0] for r in requests if not isinstance(r, InvalidInput)], now)
     except VaultError as exc:
         results = [exc if isinstance(exc, Unavailable) else _unavailable(exc)] * len(requests)
-        _count("detokenize", results, started)
+        _count("detokenize", results, started, actor, ctx, ids)
         return results
     for request in requests:
         if isinstance(request, InvalidInput):
@@ -785,7 +810,7 @@ def detokenize_batch(actor: Actor, ctx: RequestContext, entries: list[object]) -
         # Nothing is handed back unless its reveal is on record.
         results = [exc if isinstance(r, Revealed) else r for r in results]
     _audit_failures("detokenize", actor, ctx, ids, results)
-    _count("detokenize", results, started)
+    _count("detokenize", results, started, actor, ctx, ids)
     return results
 
 

@@ -297,6 +297,14 @@ VAULT_API_RATE_LIMIT = envint("VAULT_API_RATE_LIMIT", 600)
 VAULT_SEARCH_RATE_LIMIT = envint("VAULT_SEARCH_RATE_LIMIT", 30)
 # DynamoDB table of fingerprints and aliases (tokens/index.py), a global table on AWS.
 VAULT_INDEX_TABLE = envstr("VAULT_INDEX_TABLE", "vault-index")
+# DynamoDB table of honeytokens (tokens/honeytokens.py), a global table on AWS: keyed
+# HMACs of decoy token ids (never the ids) and a row per use of a decoy, for alerting.
+VAULT_DECOY_TABLE = envstr("VAULT_DECOY_TABLE", "vault-decoys")
+# Seconds a process keeps the set of decoy HMACs before reading it again (a newly
+# planted decoy raises alerts in every process within this long).
+VAULT_DECOY_CACHE_SECONDS = envint("VAULT_DECOY_CACHE_SECONDS", 60)
+if VAULT_DECOY_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("VAULT_DECOY_CACHE_SECONDS must be 0 or more")
 # Seconds one request may spend on all its AWS calls together (timeouts and retries
 # shrink to what is left), then 503. Below API Gateway's 29 s.
 VAULT_REQUEST_BUDGET = envfloat("VAULT_REQUEST_BUDGET", 8.0)

@@ -121,7 +121,10 @@ class AuditFilter(forms.Form):
     outcome = forms.ChoiceField(
         required=False,
         choices=[("", "any")]
-        + [(o, o) for o in ("success", "denied", "invalid", "not_found", "integrity_failure", "error")],
+        + [
+            (o, o)
+            for o in ("success", "denied", "invalid", "not_found", "integrity_failure", "error", "honeytoken")
+        ],
     )
     start = forms.DateField(
         required=False, label="From (UTC date)", widget=forms.DateInput(attrs={"type": "date"})

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from monitoring import alerts, app_settings, aws, sources, store
+from monitoring import honeytokens as honeytoken_alerts
 
 
 def iso(ts: int) -> str:
@@ -16,7 +17,8 @@ def iso(ts: int) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Alert (SNS) when detokenize successes or failures of the last few minutes left the band. "
+        "Alert (SNS) on every use of a honeytoken, naming the caller, and when detokenize "
+        "successes or failures of the last few minutes left the band. "
         "Run it every minute (a Zappa schedule event: monitoring.scheduled.check_anomalies)."
     )
 
@@ -25,6 +27,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         region = options["region"] or settings.VAULT_REGION_CODE
+        # Honeytokens first: any use of a decoy is an alert, no band needed.
+        for alert in honeytoken_alerts.check(region):
+            self.stdout.write(alert.line())
         started = time.time()
         findings = alerts.check(region, started)
         for f in findings:
