@@ -191,7 +191,7 @@ def _operation(name: str, actor: Actor, ctx: RequestContext, token_id: str = "")
         log.exception("%s failed unexpectedly (request %s)", name, ctx.request_id)
         raise VaultError(internal=type(exc).__name__) from None
     finally:
-        metrics.record(name, outcome, time.monotonic() - started)
+        metrics.record(name, outcome, time.monotonic() - started, actor)
 
 
 def _allowed(name: str, actor: Actor) -> None:
@@ -577,14 +577,14 @@ def _check_caller(name: str, actor: Actor, ctx: RequestContext) -> None:
         _allowed(name, actor)
     except PermissionDenied as exc:
         _record_failure(_Operation(name, actor, ctx, ""), exc.outcome, exc.internal or exc.code, exc)
-        metrics.record(name, exc.outcome, 0.0)
+        metrics.record(name, exc.outcome, 0.0, actor)
         raise
 
 
-def _count(name: str, results: list[BatchResult], started: float) -> None:
+def _count(name: str, results: list[BatchResult], started: float, actor: Actor) -> None:
     each = (time.monotonic() - started) / max(len(results), 1)
     for result in results:
-        metrics.record(name, result.outcome if isinstance(result, VaultError) else "success", each)
+        metrics.record(name, result.outcome if isinstance(result, VaultError) else "success", each, actor)
 
 
 def _audit_batch(
@@ -675,7 +675,7 @@ def tokenize_batch(actor: Actor, ctx: RequestContext, records: list[object]) -> 
             for i in chunk:
                 results[i] = failed
     _audit_failures("tokenize", actor, ctx, ids, results)
-    _count("tokenize", results, started)
+    _count("tokenize", results, started, actor)
     return results
 
 
@@ -722,7 +722,7 @@ def detokenize_batch(actor: Actor, ctx: RequestContext, entries: list[object]) -
         items = _load_many([r[0] for r in requests if not isinstance(r, InvalidInput)], now)
     except VaultError as exc:
         results = [exc if isinstance(exc, Unavailable) else _unavailable(exc)] * len(requests)
-        _count("detokenize", results, started)
+        _count("detokenize", results, started, actor)
         return results
     for request in requests:
         if isinstance(request, InvalidInput):
@@ -761,7 +761,7 @@ def detokenize_batch(actor: Actor, ctx: RequestContext, entries: list[object]) -
         # Nothing is handed back unless its reveal is on record.
         results = [exc if isinstance(r, Revealed) else r for r in results]
     _audit_failures("detokenize", actor, ctx, ids, results)
-    _count("detokenize", results, started)
+    _count("detokenize", results, started, actor)
     return results
 
 

@@ -28,6 +28,8 @@ class Command(BaseCommand):
             )
         if not findings:
             self.stdout.write(f"{region}: every alerting metric is inside its band")
+        for c in alerts.check_callers(region):
+            self.stdout.write(f"{c.region} caller {c.describe()}; audit {c.audit_url()} ({c.note})")
         now = store.minute_of(time.time())
         if not aws.deployed() and now % 3600 == 0:  # once an hour is plenty
             days = int(app_settings.get("MONITORING_RETENTION_DAYS"))
