@@ -112,11 +112,14 @@ def assess(
     *,
     first: int = 0,
     limits: Limits | None = None,
+    drawn: bool = True,
 ) -> list[Verdict]:
     """A verdict for each of values[first:], each from the points before it only.
 
     `values` holds one count per period from `start` (Unix seconds), None before
-    the caller was first seen: history counts from its first value.
+    the caller was first seen: history counts from its first value. Every rule
+    flags only a period with a count in it, so without `drawn` (the alert check,
+    which draws nothing) a series with no count from `first` on skips the detector.
     """
     limits = limits or Limits()
     n = len(values)
@@ -125,9 +128,9 @@ def assess(
     t0 = start + origin * period
     # The detector only for points past the caller's first day.
     grown = origin + -(-limits.new_caller_seconds // period)
-    banded: list[detector.Band] = []
     band_from = max(first, grown)
-    if band_from < n:
+    banded = [detector.UNKNOWN] * max(0, n - band_from)
+    if band_from < n and (drawn or any(values[band_from:])):
         banded = detector.bands(values, period, counts=True, start=band_from)
     hour_window = max(1, HOUR // period)
     limit = limits.new_caller.get(metric)
@@ -147,7 +150,7 @@ def assess(
             recent = [v or 0.0 for v in values[max(origin, i - hour_window + 1) : i + 1]]
             total = sum(recent)
             allowance = max(0.0, limit - (total - value))
-            flagged = total > limit
+            flagged = value > 0 and total > limit
             band = detector.Band(None, 0.0, allowance, flagged)
             out.append(
                 Verdict(band, "new-caller" if flagged else "", len(recent), total if flagged else value)
@@ -237,6 +240,7 @@ def load(
     now: float,
     partial: bool,
     metrics: Sequence[CallerMetric] = CALLER_METRICS,
+    drawn: bool = True,
 ) -> list[CallerSeries]:
     """The caller's metrics over the `span` seconds up to now, judged from `history` before."""
     end = int(now) // period * period + (period if partial else 0)
@@ -249,7 +253,9 @@ def load(
     out = []
     for m in metrics:
         full = values[m.key]
-        verdicts = assess(full, begin, period, m.key, operator, first=len(full) - shown, limits=limits)
+        verdicts = assess(
+            full, begin, period, m.key, operator, first=len(full) - shown, limits=limits, drawn=drawn
+        )
         out.append(CallerSeries(caller, m, region, first, period, full[-shown:], verdicts, partial))
     return out
 
@@ -346,29 +352,33 @@ def findings(region: str, minutes: int, now: float | None = None) -> list[Caller
     """Each caller active in the last `minutes` complete minutes, judged; the newest flag of each metric."""
     now_s = int(time.time() if now is None else now)
     end = now_s // 60 * 60
+    limits = Limits.configured()
     out = []
     for caller in active(region, end - minutes * 60, end):
         if not is_caller(caller):
             continue
-        for s in load(region, caller, minutes * 60, 60, history_for(60), now_s, partial=False):
+        for s in load(region, caller, minutes * 60, 60, history_for(60), now_s, partial=False, drawn=False):
             flagged = s.flagged()
             if not flagged:
                 continue
             i = flagged[-1]
             v = s.verdicts[i]
+            upper = v.band.upper or 0.0
+            if v.rule == "new-caller":  # the judged value is the last hour's: so is its limit
+                upper = float(limits.new_caller.get(s.metric.key, 0))
             out.append(
                 CallerFinding(
-                    region,
-                    caller,
-                    s.metric.key,
-                    v.rule,
-                    s.time(i),
-                    v.value,
-                    v.band.lower or 0.0,
-                    v.band.upper or 0.0,
-                    v.band.expected,
-                    v.window,
-                )  # fmt: skip
+                    region=region,
+                    caller=caller,
+                    metric=s.metric.key,
+                    rule=v.rule,
+                    minute=s.time(i),
+                    value=v.value,
+                    lower=v.band.lower or 0.0,
+                    upper=upper,
+                    expected=v.band.expected,
+                    window=v.window,
+                )
             )
     return out
 
