@@ -92,7 +92,6 @@ def test_one_client_at_ten_times_its_own_norm_is_flagged_against_its_own_band(na
     hits = flagged_in(pop, window, verdicts)
     assert trace.caller.startswith("client:") and hits
     assert {v.rule for v in hits} == {"band"}
-    assert hits[0].value > (hits[0].band.upper or 0)
 
 
 @pytest.mark.parametrize("name", ids)
