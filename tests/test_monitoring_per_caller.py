@@ -13,8 +13,11 @@ from __future__ import annotations
 import functools
 import io
 import json
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -396,3 +399,17 @@ def test_the_page_shows_a_caller_asked_for_and_ignores_anything_else(operators: 
 def test_with_no_per_caller_traffic_the_page_says_so(operators: dict[str, Any]) -> None:
     html = fresh_client(operators["auditor"]).get("/monitoring/").content.decode()
     assert "No API client or operator revealed a record" in html
+
+
+def test_make_bench_measures_what_per_caller_metrics_add_to_a_request() -> None:
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "bench/vault_bench.py", "--n", "2", "--only", "caller_metrics"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    [calls] = [line for line in done.stdout.splitlines() if "AWS calls per detokenize added" in line]
+    assert calls.endswith("| 0.00 | ≤ 0  | PASS |")
