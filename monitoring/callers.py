@@ -30,7 +30,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
-from monitoring import aws, detector, store
+from monitoring import app_settings, aws, detector, store
 from monitoring.catalog import Metric, Range
 from monitoring.metrics import CALLER_ID
 
@@ -426,7 +426,9 @@ class CallerCharts:
 
     @property
     def in_alarm(self) -> bool:
-        return any(s.flagged() for s in self.series)
+        """Flagged in any of its last few points, like the totals' alarm state."""
+        window = int(app_settings.get("MONITORING_ALARM_WINDOW"))
+        return any(i >= len(s.values) - window for s in self.series for i in s.flagged())
 
     @property
     def anchor(self) -> str:
@@ -439,7 +441,8 @@ def top(region: str, rng: Range, now: float, wanted: str = "") -> list[CallerCha
     begin = end - rng.span
     limit = int(setting("MONITORING_TOP_CALLERS"))
     if aws.deployed():
-        busiest = [(c, -1) for c in aws.active_callers(region)[:limit]]
+        # CloudWatch lists callers, not their volume: read a few and keep the busiest.
+        busiest = [(c, -1) for c in aws.active_callers(region)[: 3 * limit]]
     else:
         busiest = store.busiest_callers(region, "reads", begin, end, limit)
         if len(busiest) < limit:  # callers with only not-found lookups
@@ -458,6 +461,9 @@ def top(region: str, rng: Range, now: float, wanted: str = "") -> list[CallerCha
             total = int(sum(v or 0 for v in reads.values))
         audit = audit_url(caller, READS, begin, end - 1)
         out.append(CallerCharts(caller, kind_of(caller), total, series, audit))
+    if aws.deployed():
+        out.sort(key=lambda c: (c.caller != wanted, -c.total))
+        out = out[: limit + (1 if wanted else 0)]
     return out
 
 
