@@ -313,8 +313,8 @@ class CallerFinding:
             hour = datetime.fromtimestamp(self.minute, tz=UTC).strftime("%H:00")
             return (
                 f"{self.kind} {self.caller}: {self.title.lower()} {number} in the minute from {when}, "
-                f"an hour ({hour} UTC) in which it revealed nothing in the last "
-                f"{int(setting('MONITORING_OFF_HOURS_DAYS'))} days; expected 0"
+                f"in the hour from {hour} UTC, when it revealed nothing (nor in the hour either side) "
+                f"on any of the last {int(setting('MONITORING_OFF_HOURS_DAYS'))} days; expected 0"
             )
         expected = "" if self.expected is None else f"expected about {_number(self.expected)}; "
         return (
@@ -408,7 +408,7 @@ def message(finding: CallerFinding) -> tuple[str, str]:
 _RULE_WORDS = {
     "band": "above its own band",
     "new-caller": "above the new-caller limit",
-    "off-hours": "at an hour it never works",
+    "off-hours": "at an hour it does not work",
 }
 
 
