@@ -28,6 +28,7 @@ from botocore.stub import ANY, Stubber
 from django.core.management import call_command
 
 from monitoring import alerts, aws, callers, detector, metrics, store
+from monitoring.catalog import RANGES
 from monitoring.models import CallerBucket
 from tests import labelled_callers as lc
 from tests.conftest import MARKER, Api, fresh_client
@@ -413,3 +414,39 @@ def test_make_bench_measures_what_per_caller_metrics_add_to_a_request() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     [calls] = [line for line in done.stdout.splitlines() if "AWS calls per detokenize added" in line]
     assert calls.endswith("| 0.00 | ≤ 0  | PASS |")
+
+
+def test_when_deployed_the_page_keeps_the_busiest_of_the_callers_cloudwatch_lists(
+    settings: Any, db: Any
+) -> None:
+    settings.METRICS_SINK = "emf"
+    settings.AWS_ENDPOINT_URL = ""
+    settings.MONITORING_TOP_CALLERS = 1
+    rng = RANGES["1h"]
+    now = 1_741_003_630
+    end = now // 60 * 60 + 60
+    start = end - rng.span - callers.history_for(60)
+    n = (end - start) // 60
+    stamps = [datetime.fromtimestamp(start + 60 * i, tz=UTC) for i in range(n)]
+    region = {"Name": "Region", "Value": "SYD"}
+    with Stubber(aws.client("cloudwatch", "ap-southeast-2")) as stub:
+        for name in ("CallerReads", "CallerNotFound"):
+            listed = [
+                {
+                    "Namespace": "Tokenizer",
+                    "MetricName": name,
+                    "Dimensions": [region, {"Name": "Caller", "Value": c}],
+                }
+                for c in ("client:1", "client:2")
+            ]
+            asked = {"Namespace": "Tokenizer", "MetricName": name, "Dimensions": [region]}
+            stub.add_response("list_metrics", {"Metrics": listed}, asked | {"RecentlyActive": "PT3H"})
+        for rate in (1.0, 5.0):  # client:1 then client:2
+            results = [
+                {"Id": "c0", "Timestamps": stamps, "Values": [rate] * n, "StatusCode": "Complete"},
+                {"Id": "c1", "Timestamps": stamps, "Values": [0.0] * n, "StatusCode": "Complete"},
+            ]
+            stub.add_response("get_metric_data", {"MetricDataResults": results}, None)
+        [shown] = callers.top("SYD", rng, now)
+        stub.assert_no_pending_responses()
+    assert (shown.caller, shown.total) == ("client:2", 5 * 60)
