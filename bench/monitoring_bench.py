@@ -194,8 +194,10 @@ def caller_table(title: str, pops: list[Any]) -> str:
         windows += n
         for sc in scores:
             groups[(sc.role, sc.metric)].append(sc)
+    caller_days = sum(s.days for (_, metric), group in groups.items() if metric == "reads" for s in group)
     lines = [
-        f"**{title}** ({len(pops)} populations of 9 callers, the last {JUDGED_DAYS} days of each judged)",
+        f"**{title}** ({len(pops)} populations of {len(pops[0].traces)} callers, the last "
+        f"{JUDGED_DAYS} days of each judged: {caller_days:.0f} caller-days)",
         "",
         "| Caller | Metric | Series | Attacks found | Minutes to detect (median / worst) "
         "| False alarms / day (mean / worst) |",
@@ -217,7 +219,7 @@ def _caller_row(role: str, metric: str, group: list[Any]) -> str:
     delays = [d for s in group for d in s.delays]
     days = sum(s.days for s in group)
     mean = sum(s.false_alarms for s in group) / days if days else 0.0
-    worst = max(s.false_alarms / s.days for s in group)
+    worst = max(s.false_alarms / s.days for s in group if s.days)
     return (
         f"| {role} | {metric} | {len(group)} | {found} of {windows} | {_delays(delays)} "
         f"| {mean:.2f} / {worst:.2f} |"

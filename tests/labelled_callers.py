@@ -280,14 +280,10 @@ def score(pop: Population, trace: Trace, metric: str, flags: list[bool], first: 
         hits = [i for i in range(w.start, w.end) if flags[i - first]]
         if hits:
             delays.append(hits[0] - w.start)
+    # Days judged: from the caller's first minute (a client made on the last day is judged
+    # for the part of it it existed).
+    existing = sum(1 for i in range(first, first + len(flags)) if trace.values(metric)[i] is not None)
     return Score(
-        pop.name,
-        trace.caller,
-        trace.role,
-        metric,
-        len(windows),
-        len(delays),
-        delays,
-        alarms,
-        len(flags) / PER_DAY,
-    )
+        pop.name, trace.caller, trace.role, metric, len(windows), len(delays), delays, alarms,
+        existing / PER_DAY,
+    )  # fmt: skip
