@@ -25,7 +25,7 @@ import boto3
 import pytest
 import time_machine
 from botocore.stub import ANY, Stubber
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from monitoring import alerts, aws, callers, detector, metrics, store
 from monitoring.catalog import RANGES
@@ -452,3 +452,21 @@ def test_when_deployed_the_page_keeps_the_busiest_of_the_callers_cloudwatch_list
         [shown] = callers.top("SYD", rng, now)
         stub.assert_no_pending_responses()
     assert (shown.caller, shown.total) == ("client:2", 5 * 60)
+
+
+@pytest.mark.django_db
+def test_backfill_metrics_gives_a_caller_a_calm_history_for_the_local_demo() -> None:
+    out = io.StringIO()
+    call_command("backfill_metrics", "--hours", "30", "--caller", "client:1", stdout=out)
+    assert "backfilled 1800 minutes of calm reads for client:1" in out.getvalue()
+    minute = store.minute_of(time.time())
+    # The demo's read loop: 100 reads in one minute now stand out against that history.
+    store.add_caller("SYD", "client:1", "reads", minute, 100)
+    [finding] = callers.findings("SYD", 3, minute + 61)
+    assert (finding.caller, finding.metric, finding.rule, finding.value) == ("client:1", "reads", "band", 100)
+
+
+@pytest.mark.django_db
+def test_backfill_metrics_refuses_what_is_not_a_caller_id() -> None:
+    with pytest.raises(CommandError, match="--caller takes an id such as client:1"):
+        call_command("backfill_metrics", "--hours", "1", "--caller", MARKER)
