@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import coldstart, inprocess  # noqa: E402
+from bench import caller_bench, coldstart, inprocess  # noqa: E402
 from bench.figures import Figure, Section, table  # noqa: E402
 
 DOC = ROOT / "docs" / "performance.md"
@@ -37,6 +37,7 @@ START, END = "<!-- vault-bench:start -->", "<!-- vault-bench:end -->"
 IN_PROCESS: dict[str, Callable[[inprocess.Bench], Section]] = {
     "throughput": inprocess.throughput,
     "aws_calls": inprocess.aws_calls,
+    "caller_metrics": caller_bench.caller_metrics,
 }
 ALL = [*IN_PROCESS, "fresh"]
 

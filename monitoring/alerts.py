@@ -4,17 +4,19 @@ At most one alert per metric and region per MONITORING_ALERT_SUPPRESS_SECONDS,
 however many processes run the check: the right to send is claimed with one
 conditional update in the region's own DynamoDB table (tokens.alert_state).
 Messages carry counts and times only: never a token id, a caller or a value.
+Per-caller alerts (check_callers) name the caller by its id (client:7, user:3)
+and link to the audit search for it: never its name, a token id or a value.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.conf import settings
 
-from monitoring import app_settings, aws, sources
+from monitoring import app_settings, aws, callers, sources
 from monitoring.charts import utc_minute
 from tokens import alert_state
 from tokens.errors import VaultError
@@ -115,3 +117,39 @@ def _deliver(finding: Finding, title: str, topic: str, now: int) -> Finding:
 
 def _with(finding: Finding, sent: bool = False, note: str = "") -> Finding:
     return Finding(**{**finding.__dict__, "sent": sent, "note": note})
+
+
+# --- per caller ------------------------------------------------------------------------
+
+
+def check_callers(region: str | None = None, now: float | None = None) -> list[callers.CallerFinding]:
+    """Each caller active in the latest complete minutes, judged on its own series
+    (monitoring.callers); alert on each caller and metric that was flagged."""
+    region = region or settings.VAULT_REGION_CODE
+    now_s = int(time.time() if now is None else now)
+    minutes = int(app_settings.get("MONITORING_ALERT_LOOKBACK_MINUTES"))
+    delay = int(app_settings.get("MONITORING_CLOUDWATCH_DELAY_SECONDS")) if aws.deployed() else 0
+    topic = settings.ALERTS_SNS_TOPIC_ARN
+    return [_deliver_caller(f, topic, now_s) for f in callers.findings(region, minutes, now_s - delay)]
+
+
+def _deliver_caller(finding: callers.CallerFinding, topic: str, now: int) -> callers.CallerFinding:
+    if not topic:
+        return replace(finding, note="ALERTS_SNS_TOPIC_ARN is not set; nothing sent")
+    key = f"{finding.region}:{finding.caller}:{finding.metric}"
+    try:
+        before = claim(key, finding.minute, now)
+    except VaultError as exc:
+        log.error("alert for %s not sent: %s", key, exc.message)
+        return replace(finding, note=exc.message)
+    if before is None:
+        return replace(finding, note="suppressed: alerted recently")
+    subject, body = callers.message(finding)
+    try:
+        aws.publish(topic, subject, body)
+    except aws.MonitoringUnavailable as exc:
+        alert_state.give_back(key, now, finding.minute, before)
+        log.error("alert for %s not sent: %s", key, exc)
+        return replace(finding, note=str(exc))
+    log.warning("alert sent: %s", subject)
+    return replace(finding, sent=True, note="sent")

@@ -341,3 +341,83 @@ def publish(topic_arn: str, subject: str, message: str) -> str:
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         raise _fail("Publishing the alert", exc) from None
     return str(response["MessageId"])
+
+
+# --- per caller ----------------------------------------------------------------------
+
+
+def active_callers(code: str) -> list[str]:
+    """Callers with per-caller metrics in the last three hours (ListMetrics' RecentlyActive),
+    in the order CloudWatch lists them: one call per 500 series."""
+    from monitoring.metrics import CALLER_ID, CALLER_METRICS
+
+    cw = client("cloudwatch", aws_region(code))
+    found: set[str] = set()
+    kwargs: dict[str, Any] = {
+        "Namespace": NAMESPACE,
+        "MetricName": CALLER_METRICS["reads"],
+        "Dimensions": [{"Name": "Region", "Value": code}],
+        "RecentlyActive": "PT3H",
+    }
+    try:
+        for name in CALLER_METRICS.values():
+            kwargs["MetricName"] = name
+            kwargs.pop("NextToken", None)
+            while True:
+                page = cw.list_metrics(**kwargs)
+                for metric in page.get("Metrics", []):
+                    for dim in metric.get("Dimensions", []):
+                        if dim.get("Name") == "Caller" and CALLER_ID.match(str(dim.get("Value", ""))):
+                            found.add(str(dim["Value"]))
+                token = page.get("NextToken")
+                if not token:
+                    break
+                kwargs["NextToken"] = token
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise _fail("Listing CloudWatch metrics", exc) from None
+    return sorted(found)
+
+
+def caller_series(
+    code: str, caller: str, metrics: list[str], start: int, end: int, period: int
+) -> dict[str, list[float | None]]:
+    """One caller's per-caller counts per period over [start, end), from CloudWatch."""
+    from monitoring.metrics import CALLER_METRICS
+
+    queries, ids = [], {}
+    for n, key in enumerate(metrics):
+        queries.append(
+            {
+                "Id": f"c{n}",
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": NAMESPACE,
+                        "MetricName": CALLER_METRICS[key],
+                        "Dimensions": [
+                            {"Name": "Region", "Value": code},
+                            {"Name": "Caller", "Value": caller},
+                        ],
+                    },
+                    "Period": period,
+                    "Stat": "Sum",
+                },
+                "ReturnData": True,
+            }
+        )
+        ids[f"c{n}"] = key
+    grid = _grid(start, end, period)
+    out: dict[str, list[float | None]] = {key: [None] * len(grid) for key in metrics}
+    for result in _get_metric_data(code, queries, start, end):
+        which = ids.get(result.get("Id", ""))
+        if which is None:
+            continue
+        for when, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
+            i = grid.get(int(when.timestamp()) // period * period)
+            if i is not None:
+                out[which][i] = float(value)
+    # A caller is first seen at its first datapoint in any of its metrics; from there, missing means 0.
+    first = min(
+        (next((i for i, v in enumerate(vals) if v is not None), len(grid)) for vals in out.values()),
+        default=len(grid),
+    )
+    return {key: vals[:first] + [0.0 if v is None else v for v in vals[first:]] for key, vals in out.items()}

@@ -38,3 +38,28 @@ class AlertState(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class CallerBucket(models.Model):
+    """One caller's count of one per-caller metric for one minute (METRICS_SINK=db).
+
+    `caller` is an actor id (client:7, user:3), never a name; `metric` is
+    "reads" (records revealed) or "not_found" (lookups of tokens that do not exist).
+    """
+
+    region = models.CharField(max_length=8)
+    caller = models.CharField(max_length=24)
+    metric = models.CharField(max_length=16)
+    minute = models.BigIntegerField(help_text="Start of the minute, in Unix seconds (UTC).")
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "caller", "metric", "minute"], name="monitoring_caller_bucket_key"
+            )
+        ]
+        indexes = [models.Index(fields=["region", "minute"], name="monitoring_caller_time")]
+
+    def __str__(self) -> str:
+        return f"{self.region} {self.caller} {self.metric} @{self.minute}: {self.count}"

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from monitoring import store
+from monitoring.models import CallerBucket
 
 # Made-up values in the shape of the seed's test event; nothing real.
 DEMO_DATA = {"drivers_license": "987654321", "medicare_card": "1234 56789 0"}
@@ -133,3 +134,26 @@ def backfill(region: str, hours: float, now: float | None = None, seed: int = 7)
     rows = [row for row in backfill_rows(region, start, end, seed) if row[3] not in taken]
     store.add_many(rows)
     return len({row[3] for row in rows}), len(rows)
+
+
+def backfill_caller(
+    region: str, caller: str, hours: float, now: float | None = None, seed: int = 7, rate: float = 1.0
+) -> int:
+    """Fill the `hours` before the current minute with one caller's calm reads (Poisson,
+    `rate` a minute), so its own band is learned; minutes where the caller already has
+    counts are left alone. Returns the minutes filled."""
+    rng = random.Random(seed)
+    end = store.minute_of(time.time() if now is None else now)
+    start = end - int(hours * 3600) // 60 * 60
+    taken = set(
+        CallerBucket.objects.filter(
+            region=region, caller=caller, minute__gte=start, minute__lt=end
+        ).values_list("minute", flat=True)
+    )
+    rows = [
+        (region, caller, "reads", minute, n)
+        for minute in range(start, end, 60)
+        if minute not in taken and (n := _poisson(rng, rate))
+    ]
+    store.add_caller_many(rows)
+    return (end - start) // 60 - len(taken)

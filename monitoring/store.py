@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.db.models import F, Sum, Value
 from django.db.models.functions import Mod
 
-from monitoring.models import MetricBucket
+from monitoring.models import CallerBucket, MetricBucket
 
 
 def minute_of(timestamp: float) -> int:
@@ -135,7 +135,8 @@ def add_many(rows: Iterable[tuple[str, str, str, int, int, float]]) -> int:
 
 def prune(before: int) -> int:
     deleted, _ = MetricBucket.objects.filter(minute__lt=before).delete()
-    return deleted
+    callers, _ = CallerBucket.objects.filter(minute__lt=before).delete()
+    return deleted + callers
 
 
 def minutes_with_data(region: str, start: int, end: int) -> set[int]:
@@ -152,3 +153,87 @@ def first_minute(region: str) -> int | None:
         MetricBucket.objects.filter(region=region).order_by("minute").values_list("minute", flat=True).first()
     )
     return None if row is None else int(row)
+
+
+# --- per caller -----------------------------------------------------------------------
+
+_CALLER_UPSERT = (
+    "INSERT INTO {t} ({region}, {caller}, {metric}, {minute}, {count}) "
+    "VALUES (%s, %s, %s, %s, %s) "
+    "ON CONFLICT ({region}, {caller}, {metric}, {minute}) DO UPDATE SET "
+    "{count} = {t}.{count} + excluded.{count}"
+)
+
+
+@functools.cache
+def _caller_upsert_sql() -> str:
+    q = connection.ops.quote_name
+    quoted = {name: q(name) for name in ("region", "caller", "metric", "minute", "count")}
+    return _CALLER_UPSERT.format(t=q(CallerBucket._meta.db_table), **quoted)  # noqa: S608
+
+
+def add_caller(region: str, caller: str, metric: str, minute: int, count: int) -> None:
+    params = (region, caller, metric, minute_of(minute), count)
+    savepoint = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    with savepoint, connection.cursor() as cursor:
+        cursor.execute(_caller_upsert_sql(), params)
+
+
+def save_caller_event(caller: str, metric: str) -> None:
+    """Count one call in a caller's own metric now (metrics.record calls this)."""
+    add_caller(settings.VAULT_REGION_CODE, caller, metric, int(time.time()), 1)
+
+
+def add_caller_many(rows: Iterable[tuple[str, str, str, int, int]]) -> int:
+    """Add (region, caller, metric, minute, count) rows; for backfills and tests."""
+    batch = [(r, caller, metric, minute_of(m), c) for r, caller, metric, m, c in rows]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(_caller_upsert_sql(), batch)
+    return len(batch)
+
+
+def caller_counts(region: str, caller: str, metric: str, start: int, end: int, period: int) -> list[float]:
+    """A caller's count per period for start <= t < end (start, end multiples of period)."""
+    rows = (
+        CallerBucket.objects.filter(
+            region=region, caller=caller, metric=metric, minute__gte=start, minute__lt=end
+        )
+        .annotate(bucket=_bucket(period))
+        .values("bucket")
+        .annotate(total=Sum("count"))
+        .values_list("bucket", "total")
+    )
+    totals = {int(bucket): float(total) for bucket, total in rows}
+    return [totals.get(t, 0.0) for t in range(start, end, period)]
+
+
+def caller_first_minute(region: str, caller: str) -> int | None:
+    """When the caller was first counted in this region (any per-caller metric)."""
+    row = (
+        CallerBucket.objects.filter(region=region, caller=caller)
+        .order_by("minute")
+        .values_list("minute", flat=True)
+        .first()
+    )
+    return None if row is None else int(row)
+
+
+def busiest_callers(region: str, metric: str, start: int, end: int, limit: int) -> list[tuple[str, int]]:
+    """(caller, count) of the callers with the most of `metric` in [start, end), most first."""
+    rows = (
+        CallerBucket.objects.filter(region=region, metric=metric, minute__gte=start, minute__lt=end)
+        .values("caller")
+        .annotate(total=Sum("count"))
+        .order_by("-total", "caller")
+        .values_list("caller", "total")[:limit]
+    )
+    return [(caller, int(total)) for caller, total in rows]
+
+
+def active_callers(region: str, start: int, end: int) -> list[str]:
+    """Every caller with a count of any per-caller metric in [start, end)."""
+    return sorted(
+        CallerBucket.objects.filter(region=region, minute__gte=start, minute__lt=end)
+        .values_list("caller", flat=True)
+        .distinct()
+    )

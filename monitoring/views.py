@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from monitoring import page
+from monitoring import callers, page
 from tokens.pages.common import has, operator_page
 
 
@@ -14,4 +14,5 @@ from tokens.pages.common import has, operator_page
 @operator_page(has("tokens.view_audit"), methods=("GET",))
 def index(request: HttpRequest) -> HttpResponse:
     context = page.context(request.GET.get("region"), request.GET.get("range"))
+    context |= callers.page_context(context["region"], context["range"], request.GET.get("caller"))
     return render(request, "monitoring/index.html", context)

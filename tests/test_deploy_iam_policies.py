@@ -74,8 +74,9 @@ KEY = f"arn:aws:kms:{R}:{A}:key/{K}"
 ALARM = f"arn:aws:cloudwatch:{R}:{A}:alarm:token-vault-SYD-detokenize-{{}}-anomaly"
 METRICS_READ = ("cloudwatch:GetMetricData", "*")
 DETECTORS_WRITE = ("cloudwatch:PutAnomalyDetector", "*")
-# Neither supports a resource-level permission or condition key: AWS accepts only "*".
-STARS = {METRICS_READ, DETECTORS_WRITE}
+CALLERS_LIST = ("cloudwatch:ListMetrics", "*")  # the per-caller check finds active callers
+# None supports a resource-level permission or condition key: AWS accepts only "*".
+STARS = {METRICS_READ, DETECTORS_WRITE, CALLERS_LIST}
 LOGS = f"arn:aws:logs:{R}:{A}:log-group:/aws/lambda/token-vault-fn"
 SECRET = f"arn:aws:secretsmanager:{R}:{A}:secret:token-vault/{{}}-??????"
 EVERY_ROLE = {
@@ -145,6 +146,7 @@ EXPECTED = {
         ("cloudwatch:DescribeAlarms", ALARM.format("failure")),
         ("sns:Publish", f"arn:aws:sns:{R}:{A}:token-vault-alerts"),
         METRICS_READ,
+        CALLERS_LIST,
         # vault_bootstrap on the function checks the tables the stacks made
         *{
             (a, t)

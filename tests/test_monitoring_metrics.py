@@ -11,6 +11,7 @@ import pytest
 from monitoring import metrics, store
 from monitoring.models import MetricBucket
 from tests.conftest import MARKER, Api, make_api
+from tokens.models import ApiClient
 
 pytestmark = pytest.mark.django_db
 
@@ -81,17 +82,33 @@ def test_emf_lines_carry_only_operation_outcome_and_region(
     token = exercise(full_api)
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
     assert len(lines) == 7
+    per_caller = []
     for line in lines:
         record = json.loads(line)
-        directive = record["_aws"]["CloudWatchMetrics"][0]
+        directive, *caller_directives = record["_aws"]["CloudWatchMetrics"]
         assert directive["Namespace"] == "Tokenizer"
         assert directive["Dimensions"] == [["Operation", "Outcome", "Region"]]
-        assert set(record) == {"_aws", "Operation", "Outcome", "Region", "Count", "Latency"}
+        base = {"_aws", "Operation", "Outcome", "Region", "Count", "Latency"}
+        if caller_directives:
+            # Reveals and not-found lookups also count per caller: region and caller id only.
+            (extra,) = caller_directives
+            assert extra["Dimensions"] == [["Region", "Caller"]]
+            (name,) = [m["Name"] for m in extra["Metrics"]]
+            assert set(record) == base | {"Caller", name}
+            assert record["Caller"] == f"client:{ApiClient.objects.get(name='full').pk}"
+            per_caller.append((record["Operation"], record["Outcome"], name))
+        else:
+            assert set(record) == base
         assert record["Operation"] in metrics.OPERATIONS
         assert record["Outcome"] in metrics.OUTCOMES
         assert record["Region"] == "SYD"
         for secret in (token, MARKER, "full"):
             assert secret not in line
+    assert sorted(per_caller) == [
+        ("detokenize", "not_found", "CallerNotFound"),
+        ("detokenize", "success", "CallerReads"),
+        ("detokenize", "success", "CallerReads"),
+    ]
     assert MetricBucket.objects.count() == 0
 
 

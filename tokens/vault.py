@@ -199,7 +199,7 @@ def _operation(name: str, actor: Actor, ctx: RequestContext, token_id: str = "")
         if name != "tokenize" and honeytokens.is_decoy(op.token_id):
             honeytokens.caught(name, outcome, actor, ctx, [op.token_id], op.fields)
         else:
-            metrics.record(name, outcome, time.monotonic() - started)
+            metrics.record(name, outcome, time.monotonic() - started, actor)
 
 
 def _allowed(name: str, actor: Actor) -> None:
@@ -605,7 +605,7 @@ def _check_caller(name: str, actor: Actor, ctx: RequestContext) -> None:
         _allowed(name, actor)
     except PermissionDenied as exc:
         _record_failure(_Operation(name, actor, ctx, ""), exc.outcome, exc.internal or exc.code, exc)
-        metrics.record(name, exc.outcome, 0.0)
+        metrics.record(name, exc.outcome, 0.0, actor)
         raise
 
 
@@ -621,7 +621,7 @@ def _count(
         if token_id in decoys:
             caught.setdefault(outcome, []).append(token_id)
         else:
-            metrics.record(name, outcome, each)
+            metrics.record(name, outcome, each, actor)
     for outcome, token_ids in sorted(caught.items()):
         honeytokens.caught(name, outcome, actor, ctx, token_ids, ())
 

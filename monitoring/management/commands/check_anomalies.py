@@ -17,8 +17,9 @@ def iso(ts: int) -> str:
 
 class Command(BaseCommand):
     help = (
-        "Alert (SNS) on every use of a honeytoken, naming the caller, and when detokenize "
-        "successes or failures of the last few minutes left the band. "
+        "Alert (SNS) on every use of a honeytoken, naming the caller, when detokenize "
+        "successes or failures of the last few minutes left the band, "
+        "and when one API client or operator left its own (see docs/monitoring.md, Per caller). "
         "Run it every minute (a Zappa schedule event: monitoring.scheduled.check_anomalies)."
     )
 
@@ -47,6 +48,8 @@ class Command(BaseCommand):
                 f"finished minutes {iso(first)} to {iso(until)}; the minute running now is judged "
                 "once it ends"
             )
+        for c in alerts.check_callers(region):
+            self.stdout.write(f"{c.region} caller {c.describe()}; audit {c.audit_url()} ({c.note})")
         now = store.minute_of(started)
         if not aws.deployed() and now % 3600 == 0:  # once an hour is plenty
             days = int(app_settings.get("MONITORING_RETENTION_DAYS"))
