@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from django.conf import settings
@@ -94,25 +95,35 @@ def check(region: str | None = None, now: float | None = None) -> list[Finding]:
 
 
 def _deliver(finding: Finding, title: str, topic: str, now: int) -> Finding:
+    sent, note = _send(
+        topic, f"{finding.region}:{finding.key}", finding.minute, now, lambda: message(finding, title)
+    )
+    return _with(finding, sent=sent, note=note)
+
+
+def _send(
+    topic: str, key: str, minute: int, now: int, compose: Callable[[], tuple[str, str]]
+) -> tuple[bool, str]:
+    """Publish one alert (`compose()` gives its subject and body) unless another
+    alert for `key` went out recently: (sent, a note saying what happened)."""
     if not topic:
-        return _with(finding, note="ALERTS_SNS_TOPIC_ARN is not set; nothing sent")
-    key = f"{finding.region}:{finding.key}"
+        return False, "ALERTS_SNS_TOPIC_ARN is not set; nothing sent"
     try:
-        before = claim(key, finding.minute, now)
+        before = claim(key, minute, now)
     except VaultError as exc:
         log.error("alert for %s not sent: %s", key, exc.message)
-        return _with(finding, note=exc.message)
+        return False, exc.message
     if before is None:
-        return _with(finding, note="suppressed: alerted recently")
-    subject, body = message(finding, title)
+        return False, "suppressed: alerted recently"
+    subject, body = compose()
     try:
         aws.publish(topic, subject, body)
     except aws.MonitoringUnavailable as exc:
-        alert_state.give_back(key, now, finding.minute, before)
+        alert_state.give_back(key, now, minute, before)
         log.error("alert for %s not sent: %s", key, exc)
-        return _with(finding, note=str(exc))
+        return False, str(exc)
     log.warning("alert sent: %s", subject)
-    return _with(finding, sent=True, note="sent")
+    return True, "sent"
 
 
 def _with(finding: Finding, sent: bool = False, note: str = "") -> Finding:
@@ -134,22 +145,6 @@ def check_callers(region: str | None = None, now: float | None = None) -> list[c
 
 
 def _deliver_caller(finding: callers.CallerFinding, topic: str, now: int) -> callers.CallerFinding:
-    if not topic:
-        return replace(finding, note="ALERTS_SNS_TOPIC_ARN is not set; nothing sent")
     key = f"{finding.region}:{finding.caller}:{finding.metric}"
-    try:
-        before = claim(key, finding.minute, now)
-    except VaultError as exc:
-        log.error("alert for %s not sent: %s", key, exc.message)
-        return replace(finding, note=exc.message)
-    if before is None:
-        return replace(finding, note="suppressed: alerted recently")
-    subject, body = callers.message(finding)
-    try:
-        aws.publish(topic, subject, body)
-    except aws.MonitoringUnavailable as exc:
-        alert_state.give_back(key, now, finding.minute, before)
-        log.error("alert for %s not sent: %s", key, exc)
-        return replace(finding, note=str(exc))
-    log.warning("alert sent: %s", subject)
-    return replace(finding, sent=True, note="sent")
+    sent, note = _send(topic, key, finding.minute, now, lambda: callers.message(finding))
+    return replace(finding, sent=sent, note=note)

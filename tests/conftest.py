@@ -275,3 +275,28 @@ def audit_where(**match: Any) -> list[dict[str, Any]]:
     """Every audit record whose keys equal `match`, oldest first."""
     found = [r for r in audit.all_records() if all(r.get(k) == v for k, v in match.items())]
     return sorted(found, key=lambda r: (r["at"], r["seq"]))
+
+
+@pytest.fixture
+def inbox(settings: Any) -> Any:
+    """An SNS topic (set as ALERTS_SNS_TOPIC_ARN) with an SQS queue subscribed: call it
+    to read what was sent since the last call."""
+    import boto3
+
+    from monitoring import aws as monitoring_aws
+
+    sns = monitoring_aws.client("sns")
+    sqs = boto3.client("sqs", region_name="ap-southeast-2")  # only to read what SNS delivered
+    topic = sns.create_topic(Name="token-vault-alerts")["TopicArn"]
+    queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
+    settings.ALERTS_SNS_TOPIC_ARN = topic
+
+    def read() -> list[dict[str, str]]:
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        for message in got:
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        return [json.loads(m["Body"]) for m in got]
+
+    return read

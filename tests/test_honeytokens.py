@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
@@ -35,9 +34,10 @@ REAL = {"card_number": "4973172240660003", "cvc": "123"}
 REASON = "INC-1234: customer asked us to confirm the card on file"
 
 
-def plant(count: int = 1, fields: str = "") -> list[str]:
+def plant(count: int = 1, fields: str = "", creator: str = "") -> list[str]:
     out = io.StringIO()
     args = ["--count", str(count)] + (["--fields", fields] if fields else [])
+    args += ["--creator", creator] if creator else []
     call_command("plant_honeytokens", *args, stdout=out)
     return out.getvalue().splitlines()[-count:]
 
@@ -129,12 +129,25 @@ def layout(item: dict[str, Any]) -> dict[str, tuple[str, int]]:
 
 
 def test_a_decoy_item_is_laid_out_exactly_as_a_real_token_with_the_same_fields() -> None:
-    [decoy] = plant()
+    [decoy] = plant(creator="system:test")  # as the token list names SETUP, the real tokens' creator
     real = real_token()
     decoy_item, real_item = raw_item(decoy), raw_item(real)
     assert layout(decoy_item) == layout(real_item)
-    assert len(decoy_item["*vault-index*"]["SS"]) == len(real_item["*vault-index*"]["SS"]) == 3
+    # Each field's fingerprint row, the record's, and the token-list row.
+    assert len(decoy_item["*vault-index*"]["SS"]) == len(real_item["*vault-index*"]["SS"]) == 4
     assert int(decoy_item["TTL"]["N"]) - int(decoy_item["createdAt"]["N"]) == settings.VAULT_DEFAULT_RETENTION
+
+
+def test_decoys_are_listed_as_made_by_the_creator_they_are_planted_among() -> None:
+    [default] = plant()
+    [among] = plant(creator="client:7")
+    rows = aws.client("dynamodb").scan(TableName=settings.VAULT_INDEX_TABLE)["Items"]
+    listed = {
+        r["sk"]["S"].split("#")[1]: r["sk"]["S"].split("#")[2] for r in rows if r["fp"]["S"].startswith("l:")
+    }
+    assert listed[default] == "system:cli" and listed[among] == "client:7"
+    with pytest.raises(CommandError, match="actor id"):
+        plant(creator="client 7")
 
 
 def test_decoy_values_look_real_and_are_never_valid(full_api: Api) -> None:
@@ -191,7 +204,7 @@ def test_decoys_planted_before_a_rotation_of_the_audit_key_are_still_caught(
 
 
 def test_nothing_in_the_vault_table_sets_decoys_apart() -> None:
-    decoys = set(plant(3))
+    decoys = set(plant(3, creator="system:test"))
     reals = {real_token() for _ in range(3)}
     items = aws.client("dynamodb").scan(TableName=settings.VAULT_TABLE)["Items"]
     tokens = [i for i in items if i["tokenId"]["S"] in decoys | reals]
@@ -363,26 +376,6 @@ def test_an_operator_revealing_a_decoy_is_named_too(operators: dict[str, Any]) -
     assert f"by operator user:{user.pk} (detokenizer) via ui" in line
 
 
-@pytest.fixture
-def inbox(settings: Any) -> Callable[[], list[dict[str, str]]]:
-    """An SNS topic (ALERTS_SNS_TOPIC_ARN) with an SQS queue subscribed, to read what was sent."""
-    sns = monitoring_aws.client("sns")
-    sqs = boto3.client("sqs", region_name="ap-southeast-2")  # only to read what SNS delivered
-    topic = sns.create_topic(Name="token-vault-alerts")["TopicArn"]
-    queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
-    settings.ALERTS_SNS_TOPIC_ARN = topic
-
-    def read() -> list[dict[str, str]]:
-        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-        for message in got:
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-        return [json.loads(m["Body"]) for m in got]
-
-    return read
-
-
 def test_sns_receives_one_alert_per_use_naming_the_caller(inbox: Callable[[], list[dict[str, str]]]) -> None:
     [decoy] = plant()
     thief = make_api(["detokenize"], "billing-export")
@@ -428,7 +421,7 @@ def test_decoys_are_left_out_of_the_metrics(full_api: Api, monkeypatch: pytest.M
     [decoy] = plant()
     real = real_token()
     counted: list[tuple[str, str]] = []
-    monkeypatch.setattr(metrics, "record", lambda op, outcome, seconds: counted.append((op, outcome)))
+    monkeypatch.setattr(metrics, "record", lambda op, outcome, *_: counted.append((op, outcome)))
     full_api.post("/api/v1/detokenize", {"tokenId": decoy})
     full_api.get(f"/api/v1/tokens/{decoy}")
     assert counted == []

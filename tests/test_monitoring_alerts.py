@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import io
-import json
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 import time_machine
 from botocore.stub import ANY, Stubber
@@ -27,28 +25,6 @@ def alert_table_items() -> list[dict[str, str]]:
 
 
 UNKNOWN = "TKN-SYD-00000000-0000-4000-8000-000000000000"
-
-
-@pytest.fixture
-def inbox(settings: Any) -> Any:
-    """An SNS topic (set as ALERTS_SNS_TOPIC_ARN) with an SQS queue subscribed, to read what was sent."""
-    sns = aws.client("sns")
-    sqs = boto3.client("sqs", region_name="ap-southeast-2")  # only to read what SNS delivered
-    topic = sns.create_topic(Name="token-vault-alerts")["TopicArn"]
-    queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-    settings.ALERTS_SNS_TOPIC_ARN = topic
-
-    def read() -> list[dict[str, str]]:
-        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-        for message in got:
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-        return [json.loads(m["Body"]) for m in got]
-
-    return read
 
 
 def minute_now() -> int:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import pytest
 import time_machine
 from botocore.stub import ANY, Stubber
@@ -227,26 +226,6 @@ def test_the_emf_line_adds_one_per_caller_directive_and_no_call() -> None:
 
 
 # --- alerts -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def inbox(settings: Any) -> Any:
-    """An SNS topic (as ALERTS_SNS_TOPIC_ARN) with an SQS queue subscribed, to read what was sent."""
-    sns = aws.client("sns")
-    sqs = boto3.client("sqs", region_name="ap-southeast-2")  # only to read what SNS delivered
-    topic = sns.create_topic(Name="token-vault-alerts")["TopicArn"]
-    queue = sqs.create_queue(QueueName="caller-alerts")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
-    settings.ALERTS_SNS_TOPIC_ARN = topic
-
-    def read() -> list[dict[str, str]]:
-        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-        for message in got:
-            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-        return [json.loads(m["Body"]) for m in got]
-
-    return read
 
 
 def calm_history(caller: str, end: int, days: float = 2, rate: int = 2) -> None:

@@ -42,8 +42,8 @@ from typing import Any
 
 from django.conf import settings
 
-from tokens import audit, crypto, dynamo, fieldtypes, fingerprints, index, storage, validation
-from tokens.actors import Actor, RequestContext
+from tokens import audit, dynamo, fieldtypes, listing, minting, validation
+from tokens.actors import Actor, RequestContext, is_actor_id
 from tokens.errors import Conflict, InvalidInput, VaultError
 
 log = logging.getLogger(__name__)
@@ -316,13 +316,21 @@ def field_names(text: str) -> list[str]:
     return names
 
 
-def plant(actor: Actor, ctx: RequestContext, count: int, names: list[str]) -> list[str]:
+def plant(
+    actor: Actor, ctx: RequestContext, count: int, names: list[str], creator: str | None = None
+) -> list[str]:
     """Make `count` decoys holding fake values of fields `names`; their ids."""
-    return list(planting(actor, ctx, count, names))
+    return list(planting(actor, ctx, count, names, creator))
 
 
-def planting(actor: Actor, ctx: RequestContext, count: int, names: list[str]) -> Iterator[str]:
+def planting(
+    actor: Actor, ctx: RequestContext, count: int, names: list[str], creator: str | None = None
+) -> Iterator[str]:
     """Make decoys one by one, yielding each id once it is written.
+
+    `creator` is the actor id the token list (and the item's index attribute)
+    names as the decoys' creator: by default whoever plants them; give the id
+    of the API client whose tokens they stand among, so they blend in there too.
 
     One audit record first (`plant_honeytokens`, naming no token: the audit log
     must not list the decoys either), then per decoy one transaction: the
@@ -334,6 +342,10 @@ def planting(actor: Actor, ctx: RequestContext, count: int, names: list[str]) ->
 
     if not 1 <= count <= MAX_PLANT:
         raise InvalidInput(f"Plant 1 to {MAX_PLANT} decoys at a time.")
+    if creator is None:
+        creator = listing.creator_of(actor)
+    elif not is_actor_id(creator):
+        raise InvalidInput("Name the creator as an actor id, such as client:7 or user:3.")
     key_id, _ = settings.VAULT_KEYRINGS.current("AUDIT_HMAC_KEY")
     audit.record("plant_honeytokens", "success", actor, ctx, fields=names, detail=f"{count} decoys")
     try:
@@ -342,28 +354,11 @@ def planting(actor: Actor, ctx: RequestContext, count: int, names: list[str]) ->
             expires_at = now + settings.VAULT_DEFAULT_RETENTION
             token_id = new_token_id()
             fields = {name: fake_value(name) for name in names}
-            version = fingerprints.newest_version()
-            rows = [
-                index.Row.per_token(fingerprints.of_field(n, v, version, fieldtypes.shaped), now, token_id)
-                for n, v in fields.items()
-            ]
-            rows.append(
-                index.Row.per_token(fingerprints.of_record(fields, version, fieldtypes.shaped), now, token_id)
-            )
-            item = crypto.seal(
-                {
-                    "tokenId": {"S": token_id},
-                    "createdAt": {"N": str(now)},
-                    "TTL": {"N": str(expires_at)},
-                    **{name: {"S": value} for name, value in fields.items()},
-                    **index.attribute(rows),
-                }
-            )
+            rows = minting.rows(fields, now, token_id, creator, fieldtypes.shaped)
             decoy = {"pk": {"S": DECOYS}, "sk": {"S": mark(token_id, key_id)}, "key_id": {"S": key_id}}
             dynamo.transact_write(
                 [
-                    storage.new(item),
-                    *index.puts(rows, token_id, expires_at, now),
+                    *minting.writes(token_id, now, expires_at, fields, rows),
                     dynamo.put(settings.VAULT_DECOY_TABLE, decoy, "attribute_not_exists(pk)"),
                 ]
             )

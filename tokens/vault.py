@@ -37,6 +37,7 @@ from tokens import (
     honeytokens,
     index,
     listing,
+    minting,
     ratelimit,
     storage,
     validation,
@@ -309,24 +310,15 @@ def tokenize(
                 op.audit(detail="deduplicated")
                 return twin
         op.token_id = new_token_id()
-        rows = _index_rows(fields, now, op.token_id, actor)
+        rows = minting.rows(fields, now, op.token_id, listing.creator_of(actor))
         if deduplicate:
             rows.append(claim)
         for _ in range(ALIAS_ATTEMPTS):
             issued = _draw_aliases(formats, fields)
             all_rows = rows + [index.Row.alias(name, alias) for name, alias in issued.items()]
-            item = {
-                "tokenId": {"S": op.token_id},
-                "createdAt": {"N": str(now)},
-                "TTL": {"N": str(expires_at)},
-                **{name: {"S": value} for name, value in fields.items()},
-                **index.attribute(all_rows),
-            }
+            item, *row_writes = minting.writes(op.token_id, now, expires_at, fields, all_rows)
             try:
-                op.commit(
-                    storage.new(crypto.seal(item)),
-                    rows=index.puts(all_rows, op.token_id, expires_at, now, fields),
-                )
+                op.commit(item, rows=row_writes)
             except IndexTaken as taken:
                 if taken.row["Put"]["Item"]["fp"]["S"] == claim.fp:
                     # Another request made this record's token a moment ago: answer it.
@@ -679,17 +671,8 @@ def tokenize_batch(actor: Actor, ctx: RequestContext, records: list[object]) -> 
             data = validation.batch_record(record, f"records[{position}]")
             fields, expires_at = validation.tokenize_data(data, now)
             info = TokenInfo(new_token_id(), now, expires_at, sorted(fields))
-            rows = _index_rows(fields, now, info.token_id, actor)
-            item = crypto.seal(
-                {
-                    "tokenId": {"S": info.token_id},
-                    "createdAt": {"N": str(now)},
-                    "TTL": {"N": str(expires_at)},
-                    **{name: {"S": value} for name, value in fields.items()},
-                    **index.attribute(rows),
-                }
-            )
-            writes[position] = [storage.new(item), *index.puts(rows, info.token_id, expires_at, now, fields)]
+            rows = minting.rows(fields, now, info.token_id, listing.creator_of(actor))
+            writes[position] = minting.writes(info.token_id, now, expires_at, fields, rows)
             results.append(info)
             ids.append(info.token_id)
         except VaultError as exc:
@@ -716,18 +699,6 @@ def tokenize_batch(actor: Actor, ctx: RequestContext, records: list[object]) -> 
     _audit_failures("tokenize", actor, ctx, ids, results)
     _count("tokenize", results, started, actor, ctx, ids)
     return results
-
-
-def _index_rows(fields: dict[str, str], now: int, token_id: str, actor: Actor) -> list[index.Row]:
-    """A new token's rows in the index: each field's fingerprint, the record's, and its
-    row in the token list (one write more per token, in the same transaction)."""
-    version = fingerprints.newest_version()
-    rows = [
-        index.Row.per_token(fingerprints.of_field(n, v, version), now, token_id) for n, v in fields.items()
-    ]
-    rows.append(index.Row.per_token(fingerprints.of_record(fields, version), now, token_id))
-    rows.append(index.Row.listing(now, token_id, listing.creator_of(actor)))
-    return rows
 
 
 def _chunks(writes: dict[int, list[dict[str, Any]]]) -> list[list[int]]:

@@ -26,13 +26,20 @@ class Command(BaseCommand):
             default=",".join(honeytokens.DEFAULT_FIELDS),
             help="comma-separated field names, typed as real tokens' are (default: card_number,cvc)",
         )
+        parser.add_argument(
+            "--creator",
+            help="the actor id the token list names as their creator, e.g. client:7: the API client "
+            "whose tokens they stand among (default: this command)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         count = options["count"]
         made = 0
         try:
             names = honeytokens.field_names(options["fields"])
-            planting = honeytokens.planting(COMMAND_LINE, RequestContext(channel="cli"), count, names)
+            planting = honeytokens.planting(
+                COMMAND_LINE, RequestContext(channel="cli"), count, names, options["creator"]
+            )
             for token_id in planting:
                 if not made:
                     self.stdout.write(
