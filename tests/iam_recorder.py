@@ -216,6 +216,12 @@ class Recorder:
                 # A secret's ARN ends in six random characters after its name.
                 secret = f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{secret}-Ab12Cd"
             return [Call(f"secretsmanager:{op}", secret)]
+        if service == "s3":
+            bucket = f"arn:aws:s3:::{params['Bucket']}"
+            if op in ("ListObjectsV2", "ListObjects"):
+                return [Call("s3:ListBucket", bucket)]
+            if op in ("GetObject", "HeadObject"):
+                return [Call("s3:GetObject", f"{bucket}/{params['Key']}")]
         raise AssertionError(f"teach tests/iam_recorder.py how IAM sees {service}:{op}")
 
 

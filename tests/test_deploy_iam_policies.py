@@ -70,6 +70,8 @@ INDEX = f"arn:aws:dynamodb:{R}:{A}:table/vault-index"
 LIST_BY_CREATOR = f"{INDEX}/index/by_creator"
 ALERT_STATE = f"arn:aws:dynamodb:{R}:{A}:table/vault-alert-state"
 DECOYS = f"arn:aws:dynamodb:{R}:{A}:table/vault-decoys"
+AUDIT_COPY = f"arn:aws:s3:::token-vault-audit-copy-{A}-{R}"
+AUDIT_COPY_OBJECTS = AUDIT_COPY + "/audit/*"  # Firehose names the objects: only a pattern can grant them
 KEY = f"arn:aws:kms:{R}:{A}:key/{K}"
 ALARM = f"arn:aws:cloudwatch:{R}:{A}:alarm:token-vault-SYD-detokenize-{{}}-anomaly"
 METRICS_READ = ("cloudwatch:GetMetricData", "*")
@@ -168,6 +170,9 @@ EXPECTED = {
         ("cloudwatch:PutMetricAlarm", ALARM.format("success")),
         ("cloudwatch:PutMetricAlarm", ALARM.format("failure")),
         DETECTORS_WRITE,
+        # verify_audit --against-copy reads this region's write-once copy, and nothing else in S3
+        ("s3:ListBucket", AUDIT_COPY),
+        ("s3:GetObject", AUDIT_COPY_OBJECTS),
     },
 }
 
@@ -186,7 +191,7 @@ def test_a_policy_has_no_wildcard_and_only_known_placeholders(role: str) -> None
         assert "*" not in action, action
         # A secret's ARN ends in six random characters: IAM's documented pattern is "-??????".
         resource = resource.removesuffix("-??????") if action.startswith("secretsmanager:") else resource
-        assert "*" not in resource and "?" not in resource or resource == LOGS + ":*", resource
+        assert "*" not in resource and "?" not in resource or resource in (LOGS + ":*", AUDIT_COPY_OBJECTS)
 
 
 def test_the_only_star_resources_are_the_operators_metric_reads_and_anomaly_detectors() -> None:
@@ -381,7 +386,10 @@ def test_every_api_and_page_path_of_the_operator_is_granted(
     assert_granted("operator", recorder, kms_keys)
 
 
-@pytest.mark.parametrize("command", sorted(MANAGE_COMMANDS - {"setup_monitoring"}))
+AGAINST_COPY = {c for c in MANAGE_COMMANDS if "--against-copy" in c}
+
+
+@pytest.mark.parametrize("command", sorted(MANAGE_COMMANDS - {"setup_monitoring"} - AGAINST_COPY))
 def test_every_allowed_manage_command_of_the_operator_is_granted(
     command: str, db: Any, settings: Any, tmp_path: Path, kms_keys: dict[str, str]
 ) -> None:
@@ -390,6 +398,33 @@ def test_every_allowed_manage_command_of_the_operator_is_granted(
         lambda_handler({"manage": command}, fn.context())
     denied = iam_recorder.denied(policy_of("operator", kms_keys), recorder.calls)
     assert not denied, "not granted to the operator:\n" + "\n".join(denied)
+
+
+@pytest.mark.parametrize("command", sorted(AGAINST_COPY))
+def test_verify_audit_against_the_copy_on_the_operator_is_granted(
+    command: str, db: Any, settings: Any, tmp_path: Path, kms_keys: dict[str, str]
+) -> None:
+    import gzip
+
+    make_api(["tokenize"], "w").tokenize({"pan": "4111"})  # an audit chain, and its copy
+    bucket = f"token-vault-audit-copy-{iam_recorder.ACCOUNT}-{R}"
+    s3 = aws.client("s3")
+    s3.create_bucket(
+        Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": R}, ObjectLockEnabledForBucket=True
+    )
+    table = aws.client("dynamodb").scan(TableName=settings.VAULT_AUDIT_TABLE)["Items"]
+    changes = [
+        {"eventName": "INSERT", "tableName": "vault-audit", "dynamodb": {"Keys": i, "NewImage": i}}
+        for i in table
+    ]
+    body = gzip.compress(b"".join(json.dumps(c).encode() + b"\n" for c in changes))
+    s3.put_object(Bucket=bucket, Key="audit/2026/11/29/copy-1.gz", Body=body)
+    settings.VAULT_AUDIT_COPY = f"s3://{bucket}/audit/"
+    with iam_recorder.recording(kms_keys) as recorder, load_stage("syd_operator", tmp_path, settings) as fn:
+        settings.VAULT_AUDIT_COPY = f"s3://{bucket}/audit/"  # as the stage's environment would set it
+        lambda_handler({"manage": command}, fn.context())
+    assert ("s3", "GetObject") in recorder.operations
+    assert_granted("operator", recorder, kms_keys)
 
 
 def test_the_anomaly_check_schedule_of_the_operator_is_granted(

@@ -31,6 +31,7 @@ ENDPOINT_OF = {
     "secretsmanager": "secretsmanager",
     "logs": "logs",
     "xray": "xray",
+    "s3": "s3",
 }
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|PEPPER|HMAC|PRIVATE|CREDENTIAL|DATABASE_URL", re.I)
 NOT_SECRETS = {"VAULT_SECRETS_PREFIX"}  # names where secrets are, not secrets
@@ -131,7 +132,7 @@ def test_the_rule_finds_a_missing_endpoint() -> None:
 
 def test_interface_endpoints_answer_inside_the_private_subnets() -> None:
     for service, props in endpoints().items():
-        if service == "dynamodb":
+        if service in ("dynamodb", "s3"):
             assert props["VpcEndpointType"] == "Gateway"
             assert props["RouteTableIds"] == [{"Ref": "PrivateRouteTable"}]
             continue
@@ -355,5 +356,82 @@ def test_the_copy_is_written_by_firehose_only_and_never_deleted_by_it() -> None:
     }
     assert {"s3:PutObject", "kms:Decrypt", "kinesis:GetRecords"} <= actions
     assert not {a for a in actions if "Delete" in a or a.endswith("*")}
-    for name in ("writer.json", "reader.json", "operator.json"):
-        assert "s3:" not in (iam_recorder.IAM / name).read_text()
+
+
+COPY_BUCKET = "arn:aws:s3:::token-vault-audit-copy-${AWS::AccountId}-${AWS::Region}"
+
+
+def s3_grants(statements: list[dict[str, Any]]) -> set[tuple[str, str]]:
+    def listed(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else [value]
+
+    return {
+        (action, resource["Fn::Sub"] if isinstance(resource, dict) else resource)
+        for s in statements
+        for action in listed(s["Action"])
+        if action.startswith("s3:")
+        for resource in listed(s["Resource"])
+    }
+
+
+def test_only_the_operator_may_read_the_copy_and_nothing_else_in_s3() -> None:
+    roles = resources("roles.json", "AWS::IAM::Role")
+    granted = {
+        name: s3_grants(role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"])
+        for name, role in roles.items()
+    }
+    assert granted == {
+        "WriterRole": set(),
+        "ReaderRole": set(),
+        "OperatorRole": {("s3:ListBucket", COPY_BUCKET), ("s3:GetObject", COPY_BUCKET + "/audit/*")},
+    }
+
+
+def test_the_vpcs_s3_endpoint_reaches_the_copy_and_nothing_else() -> None:
+    policy = endpoints()["s3"]["PolicyDocument"]
+    assert s3_grants(policy["Statement"]) == {
+        (action, resource) for action in ("s3:GetObject", "s3:ListBucket")
+        for resource in (COPY_BUCKET, COPY_BUCKET + "/audit/*")
+    }  # fmt: skip
+
+
+def test_the_copy_is_written_where_and_as_verify_audit_reads_it() -> None:
+    # tokens/audit_copy.py reads GZIP objects of newline-delimited changes under audit/
+    (delivery,) = resources("audit-copy.yaml", "AWS::KinesisFirehose::DeliveryStream").values()
+    s3 = delivery["Properties"]["ExtendedS3DestinationConfiguration"]
+    assert s3["Prefix"].startswith("audit/") and not s3["ErrorOutputPrefix"].startswith("audit/")
+    assert s3["CompressionFormat"] == "GZIP"
+    processing = s3["ProcessingConfiguration"]
+    assert processing["Enabled"] is True
+    assert [p["Type"] for p in processing["Processors"]] == ["AppendDelimiterToRecord"]
+    (bucket,) = resources("audit-copy.yaml", "AWS::S3::Bucket").values()
+    name = bucket["Properties"]["BucketName"]["Fn::Sub"]
+    assert COPY_BUCKET == "arn:aws:s3:::" + name
+
+
+def test_the_rule_finds_a_copy_bucket_without_object_lock() -> None:
+    bucket = json.loads(json.dumps(template("audit-copy.yaml")["Resources"]["AuditCopyBucket"]))
+    assert copy_unlocked(bucket) == []
+    bucket["Properties"]["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]["Mode"] = "GOVERNANCE"
+    assert copy_unlocked(bucket) == ["retention is not in compliance mode"]
+    del bucket["Properties"]["ObjectLockEnabled"]
+    assert copy_unlocked(bucket)[0] == "Object Lock is off"
+
+
+def copy_unlocked(bucket: dict[str, Any]) -> list[str]:
+    props = bucket["Properties"]
+    problems = []
+    if props.get("ObjectLockEnabled") is not True:
+        problems.append("Object Lock is off")
+    retention = props.get("ObjectLockConfiguration", {}).get("Rule", {}).get("DefaultRetention", {})
+    if retention.get("Mode") != "COMPLIANCE":
+        problems.append("retention is not in compliance mode")
+    if props.get("VersioningConfiguration") != {"Status": "Enabled"}:
+        problems.append("versioning is off")
+    return problems
+
+
+def test_every_s3_bucket_in_the_templates_is_locked() -> None:
+    for name in TEMPLATES:
+        for logical, bucket in resources(name, "AWS::S3::Bucket").items():
+            assert copy_unlocked(bucket) == [], f"{name}:{logical}"

@@ -16,7 +16,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -285,30 +285,48 @@ def chain_ids() -> list[str]:
     return sorted({str(item["chain"]) for item in _read(items)})
 
 
-def chain_records(chain_id: str) -> Iterator[dict[str, Any]]:
-    """One chain's records in order, a page at a time."""
+def chain_records(chain_id: str, from_seq: int = 0) -> Iterator[dict[str, Any]]:
+    """One chain's records in order from `from_seq`, a page at a time."""
+    condition, values = "#c = :c", {":c": {"S": chain_id}}
+    if from_seq:
+        condition, values = "#c = :c AND #s >= :s", {**values, ":s": {"N": str(from_seq)}}
     return _read(
         dynamo.query(
             settings.VAULT_AUDIT_TABLE,
-            KeyConditionExpression="#c = :c",
-            ExpressionAttributeNames={"#c": "chain"},
-            ExpressionAttributeValues={":c": {"S": chain_id}},
+            KeyConditionExpression=condition,
+            ExpressionAttributeNames={"#c": "chain", **({"#s": "seq"} if from_seq else {})},
+            ExpressionAttributeValues=values,
             ConsistentRead=True,
         )
     )
 
 
+Anchor = tuple[int, str]  # a chain's last verified record: its seq and its MAC
+
+
 def verify(
-    records: Iterable[dict[str, Any]] | None = None, progress: Callable[[int, int], None] | None = None
+    records: Iterable[dict[str, Any]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    resume: Mapping[str, Anchor] | None = None,
+    on_chain: Callable[[str, Anchor], None] | None = None,
 ) -> Verification:
     """Check every chain: MACs, links and sequence numbers without gaps.
 
     From the table, chain by chain, holding one page and one chain's last MAC at
-    a time; `progress(records, chains)` is told after each chain.
+    a time; `progress(records, chains)` is told after each chain, `on_chain`
+    each verified chain's last record. With `resume` (chain -> anchor, from a
+    checkpoint tokens.audit_checkpoint has already checked), a chain is read
+    from its anchor on: the anchor must still be there with the same MAC, so a
+    chain deleted or cut back to or before it is caught; records before the
+    anchor are trusted, not read.
     """
+    resume = resume or {}
     if records is None:
+        found = chain_ids()
         chains: Iterable[tuple[str, Iterable[dict[str, Any]]]] = (
-            (chain_id, chain_records(chain_id)) for chain_id in chain_ids()
+            (c, chain_records(c, resume[c][0] if c in resume else 0))
+            for c in sorted(set(found) | set(resume))
         )
     else:
         grouped: dict[str, list[dict[str, Any]]] = {}
@@ -318,8 +336,9 @@ def verify(
     count = done = 0
     for chain_id, chain in chains:
         done += 1
-        prev = GENESIS
-        for expected, rec in enumerate(chain):
+        start, anchor_mac = resume.get(chain_id, (0, ""))
+        prev, last = GENESIS, -1
+        for expected, rec in enumerate(chain, start):
             count += 1
             where = f"chain {chain_id} record {rec.get('seq')}"
             if rec.get("seq") != expected:
@@ -329,9 +348,19 @@ def verify(
                 return Verification(False, count, done, f"{where}: made with an unknown audit key")
             if not hmac.compare_digest(str(rec.get("mac", "")), made):
                 return Verification(False, count, done, f"{where}: contents do not match its MAC")
-            if rec.get("prev") != prev:
+            if anchor_mac and expected == start:
+                if not hmac.compare_digest(str(rec["mac"]), anchor_mac):
+                    return Verification(
+                        False, count, done, f"{where}: is not the record the checkpoint holds"
+                    )
+            elif rec.get("prev") != prev:
                 return Verification(False, count, done, f"{where}: does not link to record {expected - 1}")
-            prev = rec["mac"]
+            prev, last = rec["mac"], expected
+        if last < start:  # nothing read: the chain is gone, or cut back before its anchor
+            missing = f"chain {chain_id} record {start}"
+            return Verification(False, count, done, f"{missing}: in the checkpoint, missing from the log")
+        if on_chain is not None:
+            on_chain(chain_id, (last, prev))
         if progress is not None:
             progress(count, done)
     return Verification(True, count, done)

@@ -1,4 +1,4 @@
-"""boto3 clients for DynamoDB and KMS: the only place the vault builds them.
+"""boto3 clients for DynamoDB, KMS (and S3, for the audit copy): the only place the vault builds them.
 
 Clients are built lazily, once per (service, region, endpoint), with short
 timeouts, all from one boto3 session per process (each session loads its own
@@ -73,8 +73,9 @@ def _client(service: str, region: str, endpoint: str, attempts: int, connect: in
 
 
 def client(service: str, region: str | None = None) -> Any:
-    if service not in ("dynamodb", "kms"):
-        raise ValueError("tokens builds DynamoDB and KMS clients only")
+    if service not in ("dynamodb", "kms", "s3"):
+        # S3: only the audit log's write-once copy, read by tokens.audit_copy
+        raise ValueError("tokens builds DynamoDB, KMS and S3 clients only")
     return _client(
         service,
         region or settings.AWS_REGION,

@@ -52,6 +52,9 @@ MANAGE_COMMANDS = frozenset(
         "migrate", "migrate --noinput", "showmigrations", "createcachetable", "check --deploy",
         "vault_bootstrap", "verify_audit", "setup_monitoring", "check_anomalies", "rotate_keys", "rekey",
         "lapse_roles",
+        # the audit log: resume from this region's checkpoint, compare with the copy (VAULT_AUDIT_COPY)
+        "verify_audit --checkpoint dynamodb", "verify_audit --checkpoint dynamodb --restart",
+        "verify_audit --against-copy", "verify_audit --checkpoint dynamodb --against-copy",
     }
 )  # fmt: skip
 

@@ -192,6 +192,9 @@ VAULT_CLIENTS_TABLE = envstr("VAULT_CLIENTS_TABLE", "vault-api-clients")
 VAULT_ALERT_STATE_TABLE = envstr("VAULT_ALERT_STATE_TABLE", "vault-alert-state")
 # DynamoDB table of Idempotency-Key records (keyed hashes and answers, never a value; 24 h TTL).
 VAULT_IDEMPOTENCY_TABLE = envstr("VAULT_IDEMPOTENCY_TABLE", "vault-idempotency")
+# The audit log's write-once copy in this region (infra/cfn/audit-copy.yaml), for
+# `verify_audit --against-copy`: s3://bucket/prefix, or a directory; "" for none.
+VAULT_AUDIT_COPY = envstr("VAULT_AUDIT_COPY", "")
 # DynamoDB table holding the versioned wrapping and signing keys (the SDK's MetaStore),
 # themselves encrypted under the KMS key (a global table on AWS).
 VAULT_KEYS_TABLE = envstr("VAULT_KEYS_TABLE", "vault-keys")
