@@ -11,7 +11,8 @@ from monitoring import alerts, app_settings, aws, store
 
 class Command(BaseCommand):
     help = (
-        "Alert (SNS) when detokenize successes or failures of the last few minutes left the band. "
+        "Alert (SNS) when detokenize successes or failures, or search volume, of the last few minutes "
+        "left the band. "
         "Run it every minute (a Zappa schedule event: monitoring.scheduled.check_anomalies)."
     )
 
