@@ -58,13 +58,19 @@ SINGLE = [
 # (so one bad record does not stop the others): only the batch body itself
 # is refused whole, so the negative-data check does not apply to them.
 BATCH = [("/api/v1/tokens/batch", "POST"), ("/api/v1/detokenize/batch", "POST")]
+THROTTLED = [
+    ("/api/v1/tokens", "POST"),
+    ("/api/v1/detokenize/batch", "POST"),
+    ("/api/v1/tokens/search", "POST"),
+]
 NO_INPUT = [("/healthz", "GET"), ("/readyz", "GET")]
-EXAMPLES = {"valid": 200, "invalid": 120, "batch": 60}
+EXAMPLES = {"valid": 200, "invalid": 120, "batch": 60, "throttled": 12}
 STATEFUL = {"scenarios": 50, "steps": 8}
 STATELESS = (
     len(SINGLE) * (EXAMPLES["valid"] + EXAMPLES["invalid"])
     + len(BATCH) * 2 * EXAMPLES["batch"]
     + len(NO_INPUT)
+    + len(THROTTLED) * EXAMPLES["throttled"]
 )
 
 
@@ -213,6 +219,20 @@ def test_batches_get_documented_answers(
     assert statuses.total() == EXAMPLES["batch"]
     if mode is GenerationMode.POSITIVE:
         assert statuses == {200: EXAMPLES["batch"]}
+
+
+@pytest.mark.parametrize("operation", THROTTLED, ids=" ".join)
+def test_throttled_requests_get_documented_answers(
+    schema: Any, settings: Any, operation: tuple[str, str]
+) -> None:
+    # A client allowed 4 requests a minute (and 4 searches): the rest of the minute's
+    # valid requests get the documented 429 with Retry-After.
+    settings.VAULT_SEARCH_RATE_LIMIT = 4
+    _, key = ApiClient.issue("throttled", SCOPES, rate_limit=4)
+    headers = {"Authorization": f"Bearer {key}"}
+    statuses = fuzz(schema, operation, GenerationMode.POSITIVE, EXAMPLES["throttled"], CHECKS, headers)
+    assert statuses[429] >= EXAMPLES["throttled"] - 4
+    assert set(statuses) <= {200, 201, 429}
 
 
 @pytest.mark.parametrize("operation", NO_INPUT, ids=" ".join)
