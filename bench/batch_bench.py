@@ -41,6 +41,7 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
@@ -275,7 +276,11 @@ def main() -> None:
         assert [t["tokenId"] for t in searched["tokens"]] == [token]
         times = latencies(n // 2, post, token)
     python = sys.version.split()[0]
-    print(f"{n} records per row, batches of {BATCH}, JSON API, moto in-process, Python {python}\n")
+    mode = settings.VAULT_KEY_MODE
+    print(
+        f"{n} records per row, batches of {BATCH}, JSON API, key mode {mode}, "
+        f"moto in-process, Python {python}\n"
+    )
     print(
         "| direction | single calls, records/s | batches, records/s | batch / single "
         "| without moto's own time: single | batches | batch / single |\n|---|---|---|---|---|---|---|"
