@@ -57,3 +57,12 @@ def test_it_explains_a_client_without_scopes(operators: dict[str, Any]) -> None:
     assert response.status_code == 400
     assert b"This field is required." in response.content
     assert not ApiClient.objects.filter(name="billing").exists()
+
+
+def test_it_shows_each_client_s_rate_limit_and_how_to_raise_it(operators: dict[str, Any]) -> None:
+    ApiClient.issue("migration", ["tokenize"], rate_limit=6000)
+    ApiClient.issue("billing", ["tokenize"])
+    page = fresh_client(operators["vault_admin"]).get("/clients").content.decode()
+    assert re.search(r"<strong>migration</strong>.*?<td>6000 a minute</td>", page, re.S)
+    assert re.search(r"<strong>billing</strong>.*?<td>default</td>", page, re.S)
+    assert "manage.py setratelimit NAME 6000" in page
