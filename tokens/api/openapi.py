@@ -391,7 +391,12 @@ def spec(now: int | None = None) -> dict[str, Any]:
                 f"token. Default retention {settings.VAULT_DEFAULT_RETENTION} s, maximum "
                 f"{settings.VAULT_MAX_RETENTION} s from creation. Bodies are application/json of at most "
                 f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes, with no key twice in one object. Any "
-                "method a path does not list answers 405 `method_not_allowed` with `Allow`."
+                "method a path does not list answers 405 `method_not_allowed` with `Allow`. Each API "
+                "client may make its rate limit of requests a minute per serving process (its own, set "
+                f"by an operator, else {settings.VAULT_API_RATE_LIMIT}): a detokenize batch of n counts "
+                "n, a tokenize batch one; searches also have their own limit "
+                f"({settings.VAULT_SEARCH_RATE_LIMIT} a minute). Over it: 429 `throttled` with "
+                "`Retry-After`."
             ),
         },
         "security": [{"bearer": []}],
