@@ -2,8 +2,11 @@
 
 Through the JSON API (Django's test client, no network): N single tokenize and
 detokenize calls, then the same N records in batches of 100, and the AWS calls
-a 100-record batch makes. Run: `make bench` (or .venv/bin/python
-bench/batch_bench.py --n 500). Quote the ratio: absolute speeds are moto's.
+a 100-record batch makes. Then what search by value costs: tokenize with and
+without its fingerprints, with deduplication and with aliases (interleaved
+rounds, as ratios to the plain tokenize), and search latency beside detokenize's.
+Run: `make bench` (or .venv/bin/python bench/batch_bench.py --n 500). Quote the
+ratios: absolute speeds are moto's.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -24,7 +30,9 @@ for name, value in {
     "SECRET_KEY": "bench", "API_KEY_PEPPER": "bench", "AUDIT_HMAC_KEY": "bench",
     "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "SECURE_SSL_REDIRECT": "0",
     "DATABASE_URL": "sqlite:///:memory:", "METRICS_SINK": "none", "VAULT_API_RATE_LIMIT": "1000000",
-    "ALLOWED_HOSTS": "testserver",
+    "VAULT_SEARCH_RATE_LIMIT": "1000000", "ALLOWED_HOSTS": "testserver",
+    # A 100-record batch against moto on a loaded machine can pass the default 8 s.
+    "VAULT_REQUEST_BUDGET": "28",
 }.items():  # fmt: skip
     os.environ.setdefault(name, value)
 os.environ["AWS_ENDPOINT_URL"] = ""
@@ -33,11 +41,12 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
-from tokens import aws  # noqa: E402
+from tokens import aws, fingerprints, vault  # noqa: E402
 from tokens.actors import PERMISSIONS  # noqa: E402
 from tokens.bootstrap import bootstrap  # noqa: E402
 from tokens.models import ApiClient  # noqa: E402
@@ -63,17 +72,156 @@ def calls_of(fn: Callable[[], Any]) -> dict[str, int]:
     return dict(sorted(seen.items()))
 
 
-def per_second(n: int, fn: Callable[[], Any]) -> float:
+class Emulator:
+    """Seconds spent inside moto answering AWS calls (its own costs, not AWS's).
+
+    moto's TransactWriteItems deep-copies the whole table once per action for
+    its rollback, so its cost grows with the table and with the transaction's
+    size; real DynamoDB's does not. Rates are shown with and without it.
+    """
+
+    seconds = 0.0
+
+    @classmethod
+    @contextmanager
+    def timed(cls) -> Iterator[None]:
+        from moto.core.botocore_stubber import BotocoreStubber
+
+        real = BotocoreStubber.__call__
+
+        def timed_call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return real(self, *args, **kwargs)
+            finally:
+                cls.seconds += time.perf_counter() - started
+
+        BotocoreStubber.__call__ = timed_call  # type: ignore[method-assign]
+        try:
+            yield
+        finally:
+            BotocoreStubber.__call__ = real  # type: ignore[method-assign]
+
+
+@contextmanager
+def one_backup_per_transaction() -> Iterator[None]:
+    """moto backs a table up once per *action* of a TransactWriteItems (a 100-action
+    batch copies the table 100 times: quadratic, past the request budget on a busy
+    machine). Back each table up once per call instead: the same rollback."""
+    import copy
+
+    from moto.dynamodb import models
+
+    copies: dict[int, Any] | None = None
+
+    def deepcopy(value: Any) -> Any:
+        if copies is None:
+            return copy.deepcopy(value)
+        if id(value) not in copies:
+            copies[id(value)] = copy.deepcopy(value)
+        return copies[id(value)]
+
+    real = models.DynamoDBBackend.transact_write_items
+
+    def transact_write_items(self: Any, transact_items: Any) -> None:
+        nonlocal copies
+        copies = {}
+        try:
+            real(self, transact_items)
+        finally:
+            copies = None
+
+    models.copy = SimpleNamespace(deepcopy=deepcopy)
+    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        models.copy = copy
+        models.DynamoDBBackend.transact_write_items = real  # type: ignore[method-assign]
+
+
+def per_second(n: int, fn: Callable[[], Any]) -> tuple[float, float]:
+    """Records a second: wall clock, and without the time moto spent answering."""
+    inside = Emulator.seconds
     started = time.perf_counter()
     fn()
-    return n / (time.perf_counter() - started)
+    wall = time.perf_counter() - started
+    return n / wall, n / (wall - (Emulator.seconds - inside))
+
+
+ROUNDS = 5
+# What tokenize adds for search and deduplication, and what aliases add, on the seed's record.
+VARIANTS: dict[str, dict[str, Any]] = {
+    "tokenize without fingerprints (the index left out)": {},
+    "tokenize (3 field fingerprints + the record's, in the same transaction)": {},
+    "tokenize with deduplicate: true (a lookup first)": {"deduplicate": True},
+    "tokenize with 2 same-format aliases (unique conditional writes)": {
+        "aliases": {"drivers_license": "same-format", "tax_file_number": "same-format"}
+    },
+}
+
+
+@contextmanager
+def without_index() -> Iterator[None]:
+    """Tokenize as before search existed: no index rows, no record fingerprint (bench only)."""
+    rows, record = vault._index_rows, fingerprints.of_record
+    vault._index_rows = lambda *args: []
+    fingerprints.of_record = lambda *args: "r0:none"
+    try:
+        yield
+    finally:
+        vault._index_rows = rows
+        fingerprints.of_record = record
+
+
+def tokenize_costs(n: int, post: Callable[[str, Any], Any]) -> dict[str, tuple[float, float]]:
+    """Records a second for each variant (wall, and without moto's own time), over
+    interleaved rounds, so the machine's load and the tables' growth hit all alike."""
+    spent = {name: [0.0, 0.0] for name in VARIANTS}
+    each = max(1, n // ROUNDS)
+    for round_ in range(ROUNDS):
+        for number, (name, extra) in enumerate(VARIANTS.items()):
+            # Distinct records, so deduplicate finds nothing and every call makes a token.
+            bodies = [
+                {"data": {**SEED, "drivers_license": f"{round_}{number}{i:07d}"}, **extra}
+                for i in range(each)
+            ]
+            inside = Emulator.seconds
+            started = time.perf_counter()
+            with without_index() if number == 0 else nullcontext():
+                for body in bodies:
+                    post("/api/v1/tokens", body)
+            wall = time.perf_counter() - started
+            spent[name][0] += wall
+            spent[name][1] += wall - (Emulator.seconds - inside)
+    return {name: (each * ROUNDS / wall, each * ROUNDS / vault) for name, (wall, vault) in spent.items()}
+
+
+def latencies(n: int, post: Callable[[str, Any], Any], token: str) -> dict[str, list[tuple[float, float]]]:
+    """Milliseconds per call (wall, and without moto's own time) of a search that finds
+    one token, one that finds none, and a detokenize."""
+    search = "/api/v1/tokens/search"
+    calls = {
+        "search, 1 token found": (search, {"field": "drivers_license", "value": "L-SEARCHED"}),
+        "search, none found": (search, {"field": "drivers_license", "value": "L-ABSENT"}),
+        "detokenize (for comparison)": ("/api/v1/detokenize", {"tokenId": token}),
+    }
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in calls}
+    for _ in range(n):
+        for name, (path, body) in calls.items():
+            inside = Emulator.seconds
+            started = time.perf_counter()
+            post(path, body)
+            wall = time.perf_counter() - started
+            times[name].append((wall * 1000, (wall - (Emulator.seconds - inside)) * 1000))
+    return times
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=500, help="records per row (a multiple of 100)")
     n = max(BATCH, parser.parse_args().n // BATCH * BATCH)
-    with mock_aws():
+    with mock_aws(), Emulator.timed(), one_backup_per_transaction():
         kms = aws.client("kms")
         kms.create_alias(AliasName="alias/tokenizer", TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
         call_command("migrate", verbosity=0)
@@ -122,14 +270,47 @@ def main() -> None:
                 )
             ),
         }
+        costs = tokenize_costs(n, post)
+        token = post("/api/v1/tokens", {"data": {**SEED, "drivers_license": "L-SEARCHED"}})["tokenId"]
+        searched = post("/api/v1/tokens/search", {"field": "drivers_license", "value": "L-SEARCHED"})
+        assert [t["tokenId"] for t in searched["tokens"]] == [token]
+        times = latencies(n // 2, post, token)
     python = sys.version.split()[0]
-    print(f"{n} records per row, batches of {BATCH}, JSON API, moto in-process, Python {python}\n")
-    print("| direction | single calls, records/s | batches, records/s | batch / single |\n|---|---|---|---|")
-    for direction, (single, batch) in rates.items():
-        print(f"| {direction} | {single:.0f} | {batch:.0f} | {batch / single:.1f}x |")
+    mode = settings.VAULT_KEY_MODE
+    print(
+        f"{n} records per row, batches of {BATCH}, JSON API, key mode {mode}, "
+        f"moto in-process, Python {python}\n"
+    )
+    print(
+        "| direction | single calls, records/s | batches, records/s | batch / single "
+        "| without moto's own time: single | batches | batch / single |\n|---|---|---|---|---|---|---|"
+    )
+    for direction, ((single, single_vault), (batch, batch_vault)) in rates.items():
+        print(
+            f"| {direction} | {single:.0f} | {batch:.0f} | {batch / single:.1f}x "
+            f"| {single_vault:.0f} | {batch_vault:.0f} | {batch_vault / single_vault:.1f}x |"
+        )
     print("\n| request | AWS calls |\n|---|---|")
     for name, c in calls.items():
         print(f"| {name} | {', '.join(f'{k} x{v}' for k, v in c.items())} |")
+    plain, plain_vault = next(iter(costs.values()))
+    print(f"\n{n} single tokenize calls per variant, {ROUNDS} interleaved rounds\n")
+    print(
+        "| variant | records/s | vs without fingerprints | without moto's own time: records/s | vs without "
+        "fingerprints |\n|---|---|---|---|---|"
+    )
+    for name, (rate, vault_rate) in costs.items():
+        ratio, vault_ratio = rate / plain, vault_rate / plain_vault
+        print(f"| {name} | {rate:.0f} | {ratio:.2f}x | {vault_rate:.0f} | {vault_ratio:.2f}x |")
+    print(f"\n{n // 2} calls each, interleaved, over {2 * n + 5 * n // ROUNDS * ROUNDS} tokens\n")
+    print(
+        "| call | median ms | p95 ms | without moto's own time: median ms | p95 ms |\n|---|---|---|---|---|"
+    )
+    for name, pairs in times.items():
+        cells = []
+        for ms in ([wall for wall, _ in pairs], [inside for _, inside in pairs]):
+            cells += [f"{statistics.median(ms):.1f}", f"{statistics.quantiles(ms, n=20)[-1]:.1f}"]
+        print(f"| {name} | {' | '.join(cells)} |")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Alerts: when detokenize successes or failures leave the band, tell the SNS topic.
+"""Alerts: when detokenize successes or failures, or search volume, leave the band, tell the SNS topic.
 
 At most one alert per metric and region per MONITORING_ALERT_SUPPRESS_SECONDS,
 however many processes run the check: the right to send is claimed with one

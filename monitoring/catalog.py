@@ -36,8 +36,8 @@ METRICS = (
     Metric(
         "manage", "Metadata, expiry changes and deletes", ("metadata", "change_expiry", "delete"), OUTCOMES
     ),
-    # Search answers "is this value in the vault?": its volume is drawn with its band.
-    Metric("search", "Searches by value", ("search",), OUTCOMES),
+    # Search answers "is this value in the vault?": its volume (every outcome) alerts too.
+    Metric("search", "Searches by value", ("search",), OUTCOMES, alert=True),
     Metric("detokenize-latency", "Detokenize mean latency", ("detokenize",), OUTCOMES, kind="latency"),
 )
 ALERTING = tuple(metric for metric in METRICS if metric.alert)

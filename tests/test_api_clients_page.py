@@ -84,3 +84,12 @@ def test_a_crafted_detokenize_scope_is_refused_on_the_page_with_the_form_kept(
     assert not re.search(r'value="detokenize"[^>]*checked', page)
     assert not ApiClient.objects.filter(name="shadow").exists()
     assert audit_where(action="api_client_create")[-1]["outcome"] == "denied"
+
+
+def test_it_shows_each_client_s_rate_limit_and_how_to_raise_it(operators: dict[str, Any]) -> None:
+    ApiClient.issue("migration", ["tokenize"], rate_limit=6000)
+    ApiClient.issue("billing", ["tokenize"])
+    page = fresh_client(operators["vault_admin"]).get("/clients").content.decode()
+    assert re.search(r"<strong>migration</strong>.*?<td>6000 a minute</td>", page, re.S)
+    assert re.search(r"<strong>billing</strong>.*?<td>default</td>", page, re.S)
+    assert "manage.py setratelimit NAME 6000" in page

@@ -13,7 +13,7 @@ from botocore.stub import ANY, Stubber
 from django.core.management import call_command
 
 from monitoring import alerts, aws, scheduled, simulator, store
-from tests.conftest import MARKER, Api
+from tests.conftest import MARKER, Api, make_api
 from tokens import aws as tokens_aws
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +25,7 @@ def alert_table_items() -> list[dict[str, str]]:
 
 
 UNKNOWN = "TKN-SYD-00000000-0000-4000-8000-000000000000"
+SSN = "078-05-1120"
 
 
 def minute_now() -> int:
@@ -54,6 +55,31 @@ def test_an_enumeration_through_the_api_sends_one_short_alert_without_secrets(
     assert "/monitoring/?region=SYD&range=1h" in body
     for secret in (MARKER, token, UNKNOWN, "full"):
         assert secret not in body and secret not in sent["Subject"]
+
+
+def test_a_burst_of_searches_sends_an_alert_without_the_value(full_api: Api, inbox: Any) -> None:
+    minute = with_baseline()
+    searcher = make_api(["search"], "searcher")
+    with time_machine.travel(minute + 5, tick=False):
+        token = full_api.tokenize({"ssn": SSN})
+        for _ in range(30):  # the default search rate limit of one client, in one minute
+            response = searcher.post("/api/v1/tokens/search", {"field": "ssn", "value": SSN})
+            assert response.status_code == 200
+    findings = alerts.check(now=minute + 61)
+    assert [(f.key, f.value, f.sent) for f in findings] == [("search", 30, True)]
+    [sent] = inbox()
+    assert sent["Subject"] == "Token vault SYD: searches by value above the expected band"
+    for secret in (SSN, SSN.replace("-", ""), token, "searcher"):
+        assert secret not in sent["Message"] and secret not in sent["Subject"]
+
+
+def test_a_few_searches_a_minute_send_nothing(inbox: Any) -> None:
+    minute = with_baseline()
+    for k in range(-120, 0):  # two hours of a search or two a minute
+        store.add("SYD", "search", "success", minute + 60 * k, 1 + k % 2, 20.0)
+    store.add("SYD", "search", "success", minute, 2, 20.0)
+    assert alerts.check(now=minute + 61) == []
+    assert inbox() == []
 
 
 def test_a_read_loop_of_successes_alerts_too(inbox: Any) -> None:

@@ -34,19 +34,23 @@ def vault_aws() -> Iterator[None]:
 FAILURES = ["not_found", "denied", "invalid", "integrity_failure", "error"]
 
 
-def dims(outcome: str) -> list[dict[str, str]]:
+def dims(outcome: str, operation: str = "detokenize") -> list[dict[str, str]]:
     return [
-        {"Name": "Operation", "Value": "detokenize"},
+        {"Name": "Operation", "Value": operation},
         {"Name": "Outcome", "Value": outcome},
         {"Name": "Region", "Value": "SYD"},
     ]
 
 
-def stat(qid: str, outcome: str) -> dict[str, Any]:
+def stat(qid: str, outcome: str, operation: str = "detokenize") -> dict[str, Any]:
     return {
         "Id": qid,
         "MetricStat": {
-            "Metric": {"Namespace": "Tokenizer", "MetricName": "Count", "Dimensions": dims(outcome)},
+            "Metric": {
+                "Namespace": "Tokenizer",
+                "MetricName": "Count",
+                "Dimensions": dims(outcome, operation),
+            },
             "Period": 60,
             "Stat": "Sum",
         },
@@ -72,16 +76,32 @@ SUCCESS_DETECTOR = {
     }
 }
 FAILURE_DETECTOR = {"MetricMathAnomalyDetector": {"MetricDataQueries": FAILURE_QUERIES}}
+# Search volume, whatever each search answered: an oracle being asked is the news.
+SEARCH_QUERIES = [
+    *[stat(f"mc{n}", outcome, "search") for n, outcome in enumerate(["success", *FAILURES])],
+    {
+        "Id": "m",
+        "Expression": " + ".join(f"FILL(mc{n}, 0)" for n in range(6)),
+        "Label": "Searches by value",
+        "ReturnData": True,
+    },
+]
+SEARCH_DETECTOR = {"MetricMathAnomalyDetector": {"MetricDataQueries": SEARCH_QUERIES}}
 DESCRIPTION = "Token vault SYD: detokenize {} per minute outside the expected band."
 BAND = {"Id": "band", "Expression": "ANOMALY_DETECTION_BAND(m, 2)", "ReturnData": True}
 
 
-def test_a_detector_watches_detokenize_successes_and_another_the_sum_of_failures() -> None:
+def test_detectors_watch_detokenize_successes_the_sum_of_failures_and_search_volume() -> None:
     cw = aws.client("cloudwatch")
     with Stubber(cw) as stub:
         stub.add_response("put_anomaly_detector", {}, SUCCESS_DETECTOR)
         stub.add_response("put_anomaly_detector", {}, FAILURE_DETECTOR)
-        assert aws.ensure_detectors("SYD", "ap-southeast-2") == ["detokenize-success", "detokenize-failure"]
+        stub.add_response("put_anomaly_detector", {}, SEARCH_DETECTOR)
+        assert aws.ensure_detectors("SYD", "ap-southeast-2") == [
+            "detokenize-success",
+            "detokenize-failure",
+            "search",
+        ]
         stub.assert_no_pending_responses()
 
 
@@ -94,6 +114,7 @@ def test_alarms_on_the_anomaly_band_are_wired_to_the_topic_and_idempotent() -> N
     assert sorted(a["AlarmName"] for a in alarms) == [
         "token-vault-SYD-detokenize-failure-anomaly",
         "token-vault-SYD-detokenize-success-anomaly",
+        "token-vault-SYD-search-anomaly",
     ]
     for alarm in alarms:
         assert alarm["AlarmActions"] == [topic]
@@ -142,6 +163,16 @@ def test_the_alarm_request_is_what_cloudwatch_expects() -> None:
                 "AlarmName": "token-vault-SYD-detokenize-failure-anomaly",
                 "AlarmDescription": DESCRIPTION.format("failures"),
                 "Metrics": [*FAILURE_QUERIES, BAND],
+            },
+        )
+        stub.add_response(
+            "put_metric_alarm",
+            {},
+            common
+            | {
+                "AlarmName": "token-vault-SYD-search-anomaly",
+                "AlarmDescription": DESCRIPTION.replace("detokenize {}", "searches by value"),
+                "Metrics": [*SEARCH_QUERIES, BAND],
             },
         )
         aws.ensure_alarms("SYD", "ap-southeast-2", topic)

@@ -6,7 +6,7 @@ from typing import Any
 from django.test import Client
 from openapi_spec_validator import validate
 
-from tests.conftest import Api
+from tests.conftest import Api, make_api
 
 
 def test_the_openapi_document_is_valid_and_lists_every_endpoint(db: Any) -> None:
@@ -17,6 +17,7 @@ def test_the_openapi_document_is_valid_and_lists_every_endpoint(db: Any) -> None
     assert set(spec["paths"]) == {
         "/api/v1/tokens",
         "/api/v1/tokens/batch",
+        "/api/v1/tokens/search",
         "/api/v1/detokenize",
         "/api/v1/detokenize/batch",
         "/api/v1/tokens/{tokenId}",
@@ -64,3 +65,34 @@ def test_every_authenticated_operation_lists_its_refusals_with_retry_after(db: A
             assert "Retry-After" in answers["429"]["headers"] and "Retry-After" in answers["503"]["headers"]
             if "requestBody" in operation:
                 assert {"400", "413", "415"} <= set(answers), (method, path)
+
+
+def test_it_states_search_deduplication_aliases_and_masks(db: Any) -> None:
+    doc = document()
+    schemas = doc["components"]["schemas"]
+    assert schemas["AliasFormat"]["enum"] == ["card-last4", "same-format"]
+    assert schemas["Deduplicated"]["properties"]["deduplicated"]["const"] is True
+    assert set(schemas["DetokenizeByAlias"]["required"]) == {"alias", "field"}
+    assert "mask" in schemas["DetokenizeByToken"]["properties"]
+    assert schemas["SearchResults"]["properties"]["tokens"]["maxItems"] == 100
+    tokenize = doc["paths"]["/api/v1/tokens"]["post"]["responses"]
+    assert tokenize["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Deduplicated"
+    }
+    codes = tokenize["409"]["content"]["application/json"]["schema"]["properties"]["error"]["properties"]
+    assert codes["code"]["enum"] == ["conflict", "idempotency_key_in_use"]
+    # A typed field's search value follows its type, as tokenize's does.
+    [ssn] = [
+        rule["then"]["properties"]["value"]
+        for rule in schemas["SearchRequest"]["allOf"]
+        if rule["if"]["properties"]["field"]["const"] == "ssn"
+    ]
+    assert ssn == schemas["TokenData"]["properties"]["ssn"]
+
+
+def test_the_search_example_is_valid_when_sent(full_api: Api) -> None:
+    example = document()["components"]["schemas"]["SearchRequest"]["example"]
+    token = full_api.tokenize({example["field"]: example["value"]})
+    response = make_api(["search"], "searcher").post("/api/v1/tokens/search", example)
+    assert response.status_code == 200
+    assert [t["tokenId"] for t in response.json()["tokens"]] == [token]

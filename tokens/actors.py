@@ -35,6 +35,8 @@ class Actor:
     allowed_fields: frozenset[str] | None = None
     # Field names this actor only ever receives masked; "*" means every field.
     masked_fields: frozenset[str] = frozenset()
+    # Requests a minute this API client may make per process; None: VAULT_API_RATE_LIMIT.
+    rate_limit: int | None = None
 
     def may(self, permission: str) -> bool:
         return permission in self.permissions

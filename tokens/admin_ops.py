@@ -524,6 +524,7 @@ def create_client(
     scopes: Iterable[str],
     fields: Iterable[str] = (),
     masked: Iterable[str] = (),
+    rate_limit: int | None = None,
 ) -> tuple[ApiClient, str]:
     """A new API client; returns it with its key, which is shown once and never stored.
     The `detokenize` scope only from the command line (`by` None), never a page."""
@@ -545,6 +546,8 @@ def create_client(
         op.detail = f"{name} scopes [{','.join(scope_list)}] fields [{','.join(field_list) or 'all'}]"
         if masked_list:
             op.detail += f" masked [{','.join(masked_list)}]"
+        if rate_limit is not None:
+            op.detail += f" rate limit {_rate_limit(rate_limit)}/min"
         if by is not None and "detokenize" in scope_list:
             # A key that reveals would let a vault admin read every value without
             # the detokenizer role: only the command line issues one.
@@ -555,9 +558,35 @@ def create_client(
             )
         op.audit()
         try:
-            return ApiClient.issue(name, scope_list, field_list or None, masked_list or None)
+            return ApiClient.issue(name, scope_list, field_list or None, masked_list or None, rate_limit)
         except ValidationError as exc:
             raise InvalidInput("; ".join(exc.messages)) from None
+
+
+def _rate_limit(value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RATE_LIMIT:
+        raise InvalidInput(f"rate limit: a whole number of requests a minute, 1 to {MAX_RATE_LIMIT}")
+    return value
+
+
+# Per process and minute; Lambda's concurrency multiplies it, API Gateway caps the total.
+MAX_RATE_LIMIT = 1_000_000
+
+
+def set_client_rate_limit(by: Any, ctx: RequestContext, name: str, rate_limit: int | None) -> ApiClient:
+    """Set an API client's requests a minute (None: back to VAULT_API_RATE_LIMIT).
+    Serving processes apply it within API_KEY_CACHE_SECONDS, like a revocation."""
+    with _admin_op("api_client_rate_limit", by, ctx) as op:
+        client = ApiClient.objects.filter(name=name.strip()).first()
+        if client is None:
+            raise InvalidInput("name: no such API client")
+        new = "default" if rate_limit is None else f"{_rate_limit(rate_limit)}/min"
+        old = "default" if client.rate_limit is None else f"{client.rate_limit}/min"
+        op.detail = f"{client.name} (client:{client.pk}) rate limit {old} -> {new}"
+        op.audit()
+        client.rate_limit = rate_limit
+        client.save()
+        return client
 
 
 def revoke_client(by: Any, ctx: RequestContext, client_id: int) -> ApiClient:

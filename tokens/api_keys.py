@@ -64,7 +64,7 @@ def _key(prefix: str) -> dict[str, Any]:
 
 def publish(
     prefix: str, *, client_id: int, name: str, scopes: list[str], fields: list[str] | None,
-    active: bool, hashed: str, masked: list[str] | None = None,
+    active: bool, hashed: str, masked: list[str] | None = None, rate_limit: int | None = None,
 ) -> None:  # fmt: skip
     # An update, not a put: last_used, written by the request path, must survive.
     values: dict[str, Any] = {
@@ -79,11 +79,19 @@ def publish(
         "SET client_id = :client_id, #n = :name, scopes = :scopes, active = :active,"
         " key_hash = :key_hash, masked = :masked"
     )
+    removed = []
     if fields is None:
-        update += " REMOVE #f"
+        removed.append("#f")
     else:
         values[":fields"] = {"L": [{"S": f} for f in fields]}
         update += ", #f = :fields"
+    if rate_limit is None:
+        removed.append("rate_limit")
+    else:
+        values[":rate_limit"] = {"N": str(rate_limit)}
+        update += ", rate_limit = :rate_limit"
+    if removed:
+        update += " REMOVE " + ", ".join(removed)
     dynamo.update_item(
         settings.VAULT_CLIENTS_TABLE, _key(prefix), update, {"#n": "name", "#f": "fields"}, values
     )
@@ -148,6 +156,7 @@ def authenticate(key: str) -> Actor | None:
         permissions=frozenset(s["S"] for s in item["scopes"]["L"]),
         allowed_fields=None if fields is None else frozenset(f["S"] for f in fields["L"]),
         masked_fields=frozenset(f["S"] for f in item.get("masked", {}).get("L", [])),
+        rate_limit=int(item["rate_limit"]["N"]) if "rate_limit" in item else None,
     )
     if settings.API_KEY_CACHE_SECONDS > 0:
         with _lock:

@@ -371,8 +371,11 @@ def search(actor: Actor, ctx: RequestContext, field_name: object, value: object)
     with _operation("search", actor, ctx) as op:
         name, normal_value = validation.search_query(field_name, value)
         op.fields = [name]
-        if not ratelimit.allow(f"search:{actor.kind}:{actor.id}", settings.VAULT_SEARCH_RATE_LIMIT):
-            raise Throttled(internal="search rate limit")
+        wait = ratelimit.limiter.take(f"search:{actor.kind}:{actor.id}", settings.VAULT_SEARCH_RATE_LIMIT)
+        if wait:
+            throttled = Throttled(internal="search rate limit")
+            throttled.retry_after = wait
+            raise throttled
         now = int(time.time())
         fps = [fingerprints.of_field(name, normal_value, v) for v in fingerprints.versions()]
         found = index.newest(fps, now, SEARCH_LIMIT)

@@ -16,7 +16,7 @@ from tokens import api_keys, audit, idempotency
 from tokens.actors import ANONYMOUS, Actor, RequestContext, context_of
 from tokens.api.responses import error, from_exception, method_not_allowed
 from tokens.errors import VaultError
-from tokens.ratelimit import limiter
+from tokens.ratelimit import limiter, request_limit
 
 View = Callable[..., HttpResponse]
 BODY_METHODS = ("POST", "PATCH", "PUT")
@@ -78,8 +78,9 @@ def api(*methods: str, idempotent: bool = False) -> Callable[[View], View]:
                 actor = _authenticate(request, ctx)
                 if isinstance(actor, HttpResponse):
                     return actor
-                if not limiter.allow(actor.id, settings.VAULT_API_RATE_LIMIT):
-                    return throttled()
+                wait = limiter.take(actor.id, request_limit(actor))
+                if wait:
+                    return throttled(wait)
                 body: Any = None
                 if request.method in BODY_METHODS:
                     body, problem = _parse_body(request)
@@ -130,17 +131,18 @@ def _authenticate(request: HttpRequest, ctx: RequestContext) -> Actor | HttpResp
     return actor
 
 
-def throttled() -> HttpResponse:
-    response = error(429, "throttled", "Too many requests; slow down.")
-    response["Retry-After"] = "60"
+def throttled(retry_after: int = 60, message: str = "Too many requests; slow down.") -> HttpResponse:
+    response = error(429, "throttled", message)
+    response["Retry-After"] = str(retry_after)
     return response
 
 
 def _refuse(ctx: RequestContext, detail: str, message: str) -> HttpResponse:
     # Failed attempts count against the source address, so guessing keys (or
     # flooding the audit log with refusals) is throttled too.
-    if not limiter.allow(f"ip:{ctx.source_ip}", settings.VAULT_API_RATE_LIMIT):
-        return throttled()
+    wait = limiter.take(f"ip:{ctx.source_ip}", settings.VAULT_API_RATE_LIMIT)
+    if wait:
+        return throttled(wait)
     audit.record_or_log("authenticate", "denied", ANONYMOUS, ctx, detail=detail)  # refusing anyway
     response = error(401, "unauthorized", message)
     response["WWW-Authenticate"] = 'Bearer realm="token-vault"'

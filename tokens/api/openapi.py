@@ -13,7 +13,8 @@ from typing import Any
 
 from django.conf import settings
 
-from tokens import idempotency, validation
+from tokens import aliases, idempotency, validation
+from tokens.vault import SEARCH_LIMIT
 
 ERROR_TEXT = {
     400: "Invalid input (the message and `details` name the field and the rule)",
@@ -122,9 +123,17 @@ def _idempotent(answers: dict[str, Any]) -> dict[str, Any]:
     answers = {status: dict(answer) for status, answer in answers.items()}
     for answer in answers.values():
         answer["headers"] = {**answer.get("headers", {}), **REPLAYED}
-    answers["409"] = _error(409, "idempotency_key_in_use")
+    answers["409"] = _error(409, *_codes(answers.get("409")), "idempotency_key_in_use")
     answers["422"] = _error(422, "idempotency_key_reused")
     return dict(sorted(answers.items()))
+
+
+def _codes(answer: dict[str, Any] | None) -> list[str]:
+    """The error codes an error answer already lists (none for no answer)."""
+    if answer is None:
+        return []
+    schema = answer["content"]["application/json"]["schema"]
+    return list(schema["properties"]["error"]["properties"]["code"]["enum"])
 
 
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
@@ -160,6 +169,30 @@ def _token_links(*names: str) -> dict[str, Any]:
     return {name: link for name, link in links.items() if name in names}
 
 
+TTL_OUT = {"type": "integer", "description": "Expiry, Unix seconds"}
+MASK = {"type": "boolean", "description": "Answer every value masked by its field type"}
+
+
+def search_request_schema() -> dict[str, Any]:
+    """{"field", "value"}: the value must pass the field's declared type, as in tokenize."""
+    typed = validation.typed_fields_schema()
+    return {
+        **_object({"field": _ref("FieldName"), "value": _ref("FieldValue")}),
+        "description": (
+            "The field to search and the value to look for (compared in normalized form). A field "
+            "with a declared type (see TokenData) needs a value of that type."
+        ),
+        "allOf": [
+            {
+                "if": {"properties": {"field": {"const": name}}, "required": ["field"]},
+                "then": {"properties": {"value": rules}},
+            }
+            for name, rules in typed.items()
+        ],
+        "example": {"field": "drivers_license", "value": "987654321"},
+    }
+
+
 def schemas(now: int) -> dict[str, Any]:
     metadata = _object(
         {
@@ -177,17 +210,99 @@ def schemas(now: int) -> dict[str, Any]:
         "TokenId": validation.token_id_schema(),
         "TokenData": validation.token_data_schema(now),
         "FieldList": validation.field_list_schema(),
-        "TokenizeRequest": _object({"data": _ref("TokenData")}),
-        "TokenCreated": _object(
-            {"tokenId": _ref("TokenId"), "TTL": {"type": "integer", "description": "Expiry, Unix seconds"}}
+        "TokenizeRecord": _object({"data": _ref("TokenData")}),
+        "TokenizeRequest": _object(
+            {
+                "data": _ref("TokenData"),
+                "deduplicate": {
+                    "type": "boolean",
+                    "description": (
+                        "When a live token holds exactly the same field names and normalized values, "
+                        "answer it (200, `deduplicated: true`) instead of making a new token"
+                    ),
+                },
+                "aliases": _ref("AliasRequest"),
+            },
+            ["data"],
         ),
-        "DetokenizeRequest": _object(
+        "AliasFormat": {
+            "type": "string",
+            "enum": list(validation.ALIAS_FORMATS),
+            "description": (
+                "`card-last4`: same length and separators, the last four digits kept, failing the Luhn "
+                "check (the value needs at least 10 digits, only digits, spaces and dashes); "
+                "`same-format`: each digit and letter replaced by a random one of its kind, separators kept "
+                f"(the value needs at least {aliases.MIN_RANDOM_CHARS} letters or digits). A value that "
+                "cannot have the alias: 400."
+            ),
+        },
+        "AliasRequest": {
+            "type": "object",
+            "description": "Field name -> alias format; each name must be a field of `data`",
+            "propertyNames": _ref("FieldName"),
+            "additionalProperties": _ref("AliasFormat"),
+            "maxProperties": validation.MAX_FIELDS,
+            "example": {"drivers_license": "same-format"},
+        },
+        "TokenRef": _object({"tokenId": _ref("TokenId"), "TTL": TTL_OUT}),
+        "TokenCreated": _object(
+            {
+                "tokenId": _ref("TokenId"),
+                "TTL": TTL_OUT,
+                "aliases": {
+                    "type": "object",
+                    "description": "Field name -> its alias, for each alias asked for (absent when none)",
+                    "propertyNames": _ref("FieldName"),
+                    "additionalProperties": {"type": "string", "minLength": 1},
+                },
+            },
+            ["tokenId", "TTL"],
+        ),
+        "Deduplicated": _object(
+            {
+                "tokenId": _ref("TokenId"),
+                "TTL": TTL_OUT,
+                "deduplicated": {"type": "boolean", "const": True},
+            }
+        ),
+        "DetokenizeByToken": _object(
             {
                 "tokenId": _ref("TokenId"),
                 "fields": _ref("FieldList"),
-                "mask": {"type": "boolean", "description": "Answer every value masked by its field type"},
+                "mask": MASK,
             },
             ["tokenId"],
+        ),
+        "DetokenizeByAlias": _object(
+            {
+                "alias": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": validation.MAX_VALUE_BYTES,
+                    "description": (
+                        "An alias issued by tokenize; an unknown one is answered like an unknown token"
+                    ),
+                },
+                "field": _ref("FieldName"),
+                "fields": _ref("FieldList"),
+                "mask": MASK,
+            },
+            ["alias", "field"],
+        ),
+        "DetokenizeRequest": {
+            "description": "A token id, or an alias with the field it stands in for",
+            "oneOf": [_ref("DetokenizeByToken"), _ref("DetokenizeByAlias")],
+        },
+        "SearchRequest": search_request_schema(),
+        "SearchResults": _object(
+            {
+                "tokens": {
+                    "type": "array",
+                    "maxItems": SEARCH_LIMIT,
+                    "description": f"Live tokens holding the value, newest first, at most {SEARCH_LIMIT}",
+                    "items": _ref("TokenRef"),
+                }
+            }
         ),
         "Detokenized": _object(
             {
@@ -209,7 +324,7 @@ def schemas(now: int) -> dict[str, Any]:
                     "type": "array",
                     "minItems": 1,
                     "maxItems": validation.MAX_BATCH,
-                    "items": _ref("TokenizeRequest"),
+                    "items": _ref("TokenizeRecord"),
                 }
             }
         ),
@@ -220,7 +335,7 @@ def schemas(now: int) -> dict[str, Any]:
                     "description": "One per record, in the order sent",
                     "items": {
                         "oneOf": [
-                            _ref("TokenCreated"),
+                            _ref("TokenRef"),
                             _entry_error("invalid_request", "unavailable", "audit_unavailable"),
                         ]
                     },
@@ -233,7 +348,7 @@ def schemas(now: int) -> dict[str, Any]:
                     "type": "array",
                     "minItems": 1,
                     "maxItems": validation.MAX_BATCH,
-                    "items": _ref("DetokenizeRequest"),
+                    "items": _ref("DetokenizeByToken"),
                 }
             }
         ),
@@ -276,7 +391,12 @@ def spec(now: int | None = None) -> dict[str, Any]:
                 f"token. Default retention {settings.VAULT_DEFAULT_RETENTION} s, maximum "
                 f"{settings.VAULT_MAX_RETENTION} s from creation. Bodies are application/json of at most "
                 f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes, with no key twice in one object. Any "
-                "method a path does not list answers 405 `method_not_allowed` with `Allow`."
+                "method a path does not list answers 405 `method_not_allowed` with `Allow`. Each API "
+                "client may make its rate limit of requests a minute per serving process (its own, set "
+                f"by an operator, else {settings.VAULT_API_RATE_LIMIT}): a detokenize batch of n counts "
+                "n, a tokenize batch one; searches also have their own limit "
+                f"({settings.VAULT_SEARCH_RATE_LIMIT} a minute). Over it: 429 `throttled` with "
+                "`Retry-After`."
             ),
         },
         "security": [{"bearer": []}],
@@ -289,14 +409,35 @@ def spec(now: int | None = None) -> dict[str, Any]:
                     "requestBody": _body(_ref("TokenizeRequest")),
                     "responses": _idempotent(
                         {
+                            "200": _ok(
+                                "With `deduplicate`: a live token already held this record",
+                                _ref("Deduplicated"),
+                                _token_links("GetToken", "ChangeExpiry", "Detokenize", "DeleteToken"),
+                            ),
                             "201": _ok(
-                                "Created",
+                                "Created (with the aliases asked for)",
                                 _ref("TokenCreated"),
                                 _token_links("GetToken", "ChangeExpiry", "Detokenize", "DeleteToken"),
                             ),
-                            **_errors(400, 413, 415),
+                            # 409 `conflict`: a deduplication claim another request holds
+                            # with no live token behind it yet; retry.
+                            **_errors(400, 409, 413, 415),
                         }
                     ),
+                }
+            },
+            "/api/v1/tokens/search": {
+                "post": {
+                    "operationId": "searchTokens",
+                    "summary": (
+                        "Find live tokens by a field's value, by keyed fingerprint, nothing decrypted "
+                        "(scope search; audited; its own rate limit per client, then 429)"
+                    ),
+                    "requestBody": _body(_ref("SearchRequest")),
+                    "responses": {
+                        "200": _ok("The tokens holding the value", _ref("SearchResults")),
+                        **_errors(400, 413, 415),
+                    },
                 }
             },
             "/api/v1/tokens/batch": {
@@ -333,7 +474,10 @@ def spec(now: int | None = None) -> dict[str, Any]:
             "/api/v1/detokenize": {
                 "post": {
                     "operationId": "detokenize",
-                    "summary": "Detokenize (scope detokenize)",
+                    "summary": (
+                        "Detokenize, by token id or by alias (scope detokenize); masked values for "
+                        "`mask: true` and for the fields this client may only see masked"
+                    ),
                     "requestBody": _body(_ref("DetokenizeRequest")),
                     "responses": {
                         "200": _ok(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
@@ -15,7 +14,7 @@ from tokens.api.decorators import api, throttled
 from tokens.api.openapi import spec
 from tokens.api.responses import get_only, no_such_endpoint, ok
 from tokens.errors import VaultError, error_body, public
-from tokens.ratelimit import limiter
+from tokens.ratelimit import limiter, request_limit
 
 
 @api("POST", idempotent=True)
@@ -78,8 +77,15 @@ def detokenize_batch(
     entries = validation.batch(body, "tokens")
     # A batch of n reveals weighs n requests (the call itself paid one), so
     # batching gains a scraper nothing over single calls.
-    if not limiter.allow(actor.id, settings.VAULT_API_RATE_LIMIT, cost=len(entries) - 1):
-        return throttled()
+    limit = request_limit(actor)
+    if len(entries) > limit:
+        return throttled(
+            60, f"A batch of {len(entries)} counts {len(entries)} requests, over this client's "
+            f"{limit} a minute; send smaller batches."
+        )  # fmt: skip
+    wait = limiter.take(actor.id, limit, cost=len(entries) - 1)
+    if wait:
+        return throttled(wait)
     return ok({"results": [_result(r) for r in vault.detokenize_batch(actor, ctx, entries)]})
 
 

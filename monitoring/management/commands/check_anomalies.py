@@ -18,7 +18,7 @@ def iso(ts: int) -> str:
 class Command(BaseCommand):
     help = (
         "Alert (SNS) on every use of a honeytoken, naming the caller, when detokenize "
-        "successes or failures of the last few minutes left the band, "
+        "successes or failures, or search volume, of the last few minutes left the band, "
         "and when one API client or operator left its own (see docs/monitoring.md, Per caller). "
         "Run it every minute (a Zappa schedule event: monitoring.scheduled.check_anomalies)."
     )

@@ -11,7 +11,8 @@ from monitoring import app_settings, aws
 class Command(BaseCommand):
     help = (
         "Create, idempotently and for the region this runs in: the alert SNS topic, CloudWatch "
-        "anomaly detectors for detokenize successes and failures, and anomaly alarms wired to the topic."
+        "anomaly detectors for detokenize successes and failures and search volume, and anomaly alarms "
+        "wired to the topic."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:

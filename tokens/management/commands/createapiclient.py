@@ -23,6 +23,13 @@ class Command(BaseCommand):
             default="",
             help="comma-separated fields it only ever receives masked ('*' for all; default none)",
         )
+        parser.add_argument(
+            "--rate-limit",
+            type=int,
+            default=None,
+            help="requests a minute per serving process (a detokenize batch of n counts n, a tokenize "
+            "batch one; default VAULT_API_RATE_LIMIT); change it later with setratelimit",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         scopes = [s for s in options["scopes"].split(",") if s]
@@ -31,8 +38,9 @@ class Command(BaseCommand):
         try:
             # Through admin_ops, like the API clients page: validated and audited.
             client, key = admin_ops.create_client(
-                None, RequestContext(channel="cli"), options["name"], scopes, fields, masked
-            )
+                None, RequestContext(channel="cli"), options["name"], scopes, fields, masked,
+                options["rate_limit"],
+            )  # fmt: skip
         except VaultError as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(f"Created API client {client.name!r} with scopes {','.join(client.scopes)}.")
