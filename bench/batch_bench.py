@@ -21,7 +21,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -46,6 +45,7 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from tests import emulator_speed  # noqa: E402
 from tokens import aws, fingerprints, vault  # noqa: E402
 from tokens.actors import PERMISSIONS  # noqa: E402
 from tokens.bootstrap import bootstrap  # noqa: E402
@@ -101,43 +101,6 @@ class Emulator:
             yield
         finally:
             BotocoreStubber.__call__ = real  # type: ignore[method-assign]
-
-
-@contextmanager
-def one_backup_per_transaction() -> Iterator[None]:
-    """moto backs a table up once per *action* of a TransactWriteItems (a 100-action
-    batch copies the table 100 times: quadratic, past the request budget on a busy
-    machine). Back each table up once per call instead: the same rollback."""
-    import copy
-
-    from moto.dynamodb import models
-
-    copies: dict[int, Any] | None = None
-
-    def deepcopy(value: Any) -> Any:
-        if copies is None:
-            return copy.deepcopy(value)
-        if id(value) not in copies:
-            copies[id(value)] = copy.deepcopy(value)
-        return copies[id(value)]
-
-    real = models.DynamoDBBackend.transact_write_items
-
-    def transact_write_items(self: Any, transact_items: Any) -> None:
-        nonlocal copies
-        copies = {}
-        try:
-            real(self, transact_items)
-        finally:
-            copies = None
-
-    models.copy = SimpleNamespace(deepcopy=deepcopy)
-    models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-    try:
-        yield
-    finally:
-        models.copy = copy
-        models.DynamoDBBackend.transact_write_items = real  # type: ignore[method-assign]
 
 
 def per_second(n: int, fn: Callable[[], Any]) -> tuple[float, float]:
@@ -221,7 +184,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=500, help="records per row (a multiple of 100)")
     n = max(BATCH, parser.parse_args().n // BATCH * BATCH)
-    with mock_aws(), Emulator.timed(), one_backup_per_transaction():
+    emulator_speed.copy_each_table_once()  # moto backs a table up once per action otherwise
+    with mock_aws(), Emulator.timed():
         kms = aws.client("kms")
         kms.create_alias(AliasName="alias/tokenizer", TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
         call_command("migrate", verbosity=0)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import copy
 import json
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -12,44 +10,13 @@ from typing import Any
 import pytest
 from django.test import Client
 from moto import mock_aws
-from moto.dynamodb import models as moto_dynamodb
 
+from tests import emulator_speed
 from tokens import api_keys, audit, aws, crypto, honeytokens, vault
 from tokens.bootstrap import bootstrap
 from tokens.models import ApiClient
 
-
-def _copy_each_table_once() -> None:
-    """moto 5.2.5's TransactWriteItems keeps a copy of each table it touches to roll
-    back to, but deep-copies the table again for every action on it: a transaction of
-    100 actions copied its table 100 times, so batches grew slower with every item the
-    test had made. One copy per table per transaction rolls back just the same."""
-    transact = moto_dynamodb.DynamoDBBackend.transact_write_items
-    lock = threading.Lock()  # the module's `copy` is swapped while a transaction runs
-
-    class OncePerTable:
-        def __init__(self) -> None:
-            self.copies: dict[int, Any] = {}
-
-        def deepcopy(self, obj: Any) -> Any:
-            if not isinstance(obj, moto_dynamodb.Table):
-                return copy.deepcopy(obj)
-            if id(obj) not in self.copies:
-                self.copies[id(obj)] = copy.deepcopy(obj)
-            return self.copies[id(obj)]
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        with lock:
-            moto_dynamodb.copy = OncePerTable()  # type: ignore[assignment]
-            try:
-                return transact(self, transact_items)
-            finally:
-                moto_dynamodb.copy = copy
-
-    moto_dynamodb.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
-
-
-_copy_each_table_once()
+emulator_speed.copy_each_table_once()
 
 MARKER = "4111-MARKER-SECRET-9731"
 # A marker that passes the card type's rules (Luhn-valid, found in no test card list).
