@@ -79,7 +79,7 @@ def tokenize(
     writer = csv.writer(out)
     writer.writerow(OUTPUT_HEADER)
     done = failed = 0
-    # vault.BATCH_CHUNK rows per call: each call is then one transaction.
+    # vault.BATCH_CHUNK rows per call: one audit record each (a row's writes share a transaction).
     for chunk in _chunks(records(source), vault.BATCH_CHUNK):
         good = [(number, record) for number, record in chunk if not isinstance(record, VaultError)]
         results: dict[int, vault.BatchResult] = {
