@@ -14,7 +14,8 @@ from tokens.errors import InvalidInput
 class Command(BaseCommand):
     help = (
         "Tokenize a CSV file (header row = field names, optional 'expiry' column of Unix seconds or "
-        "ISO 8601) into a CSV of row, tokenId, TTL, error; 99 rows per batch, each audited; a row is written whole or not at all."
+        "ISO 8601) into a CSV of row, tokenId, TTL, error; 99 rows per batch, each audited; "
+        "a row is written whole or not at all."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
