@@ -322,7 +322,7 @@ def test_listing_reads_the_index_and_never_scans(aws_calls: CallLog) -> None:
 
 def test_it_is_audited_and_counted(monkeypatch: pytest.MonkeyPatch) -> None:
     counted: list[tuple[str, str]] = []
-    monkeypatch.setattr(vault.metrics, "record", lambda op, outcome, seconds: counted.append((op, outcome)))
+    monkeypatch.setattr(vault.metrics, "record", lambda op, outcome, *_: counted.append((op, outcome)))
     make(BILLING, NOON)
     listed(created_by="client:101")
     [record] = audit_where(action="list_tokens")

@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
-from tokens import budget, index, storage, validation
+from tokens import budget, index, layout, storage, validation
 from tokens.actors import Actor, is_actor_id
 from tokens.errors import InvalidInput
 
@@ -82,6 +82,37 @@ class Page:
     oldest_day: str
     cursor: str = ""  # the next page's cursor; "" when there is nothing older
     filters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Found:
+    """Tokens found by value (tokens.vault.search), as the list shows them."""
+
+    tokens: list[Listed]
+    limited: bool  # search stopped at its limit: older matches may exist and are not shown
+
+
+def described(found: list[tuple[str, int]], now: int, limit: int) -> Found:
+    """The list's facts of the tokens search found ((id, TTL), newest first), in
+    that order: read from the items themselves in one batch (nothing is opened
+    or decrypted). A token gone or expired since is left out; a token made
+    before the list existed has no creator on record ("")."""
+    items = storage.get_many([token_id for token_id, _ in found])
+    shown: list[Listed] = []
+    for token_id, _ in found:
+        item = items.get(token_id)
+        if item is None:
+            continue  # purged since
+        try:
+            created_at, expires_at = int(item["createdAt"]["N"]), int(item["TTL"]["N"])
+        except (KeyError, ValueError):
+            continue  # unreadable: a look-up of it fails its integrity check
+        if expires_at <= now:
+            continue
+        fields = tuple(sorted(set(item) - layout.RESERVED))
+        creators = [row.sk.split("#", 2)[2] for row in index.rows_of(item) if row.is_listing]
+        shown.append(Listed(token_id, created_at, expires_at, fields, creators[0] if creators else ""))
+    return Found(shown, len(found) >= limit)
 
 
 def query(actor: Actor, created_by: object, day: object, cursor: object, now: int) -> Query:
