@@ -151,8 +151,9 @@ def test_without_the_search_right_the_form_is_not_shown_and_the_vault_refuses(
     ("card_number", "", "Value: is required", "card_number"),
 ])  # fmt: skip
 def test_a_bad_field_or_value_is_said_in_plain_words_with_the_value_box_empty(
-    operators: dict[str, Any], field: str, value: str, words: str, kept: str
+    operators: dict[str, Any], field: str, value: str, words: str, kept: str, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     response = find(operators["tokenizer"], field, value)
     assert response.status_code == 400
     page = response.content.decode()
@@ -161,6 +162,7 @@ def test_a_bad_field_or_value_is_said_in_plain_words_with_the_value_box_empty(
     assert f'id="field" name="field" value="{kept}"' in page
     assert value_box_is_empty(page)
     assert "4066" not in page and "4973" not in page
+    assert "4066" not in caplog.text and "4066" not in str(audit.all_records())
     [record] = audit_where(action="search")
     assert record["outcome"] == "invalid"
 
