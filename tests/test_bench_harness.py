@@ -61,7 +61,7 @@ def test_the_in_process_bench_runs_end_to_end() -> None:
     measured = {row.split(" | ")[0].lstrip("| ") for row in rows if " | PASS |" in row or " | MISS |" in row}
     for name in (
         "direct vault vs seed per-invocation code, tokenize",
-        "JSON API vs direct vault, cost per detokenize",
+        "JSON API vs direct vault, CPU time per detokenize",
         "DynamoDB calls per change expiry",
         "KMS calls per tokenize",
         "DynamoDB calls per API request for the API key",

@@ -73,7 +73,7 @@ DECOYS = f"arn:aws:dynamodb:{R}:{A}:table/vault-decoys"
 AUDIT_COPY = f"arn:aws:s3:::token-vault-audit-copy-{A}-{R}"
 AUDIT_COPY_OBJECTS = AUDIT_COPY + "/audit/*"  # Firehose names the objects: only a pattern can grant them
 KEY = f"arn:aws:kms:{R}:{A}:key/{K}"
-ALARM = f"arn:aws:cloudwatch:{R}:{A}:alarm:token-vault-SYD-detokenize-{{}}-anomaly"
+ALARM = f"arn:aws:cloudwatch:{R}:{A}:alarm:token-vault-SYD-{{}}-anomaly"
 METRICS_READ = ("cloudwatch:GetMetricData", "*")
 DETECTORS_WRITE = ("cloudwatch:PutAnomalyDetector", "*")
 CALLERS_LIST = ("cloudwatch:ListMetrics", "*")  # the per-caller check finds active callers
@@ -144,8 +144,9 @@ EXPECTED = {
         ("dynamodb:Query", AUDIT_INDEX),
         ("dynamodb:Scan", AUDIT),
         ("dynamodb:Scan", AUDIT_INDEX),
-        ("cloudwatch:DescribeAlarms", ALARM.format("success")),
-        ("cloudwatch:DescribeAlarms", ALARM.format("failure")),
+        ("cloudwatch:DescribeAlarms", ALARM.format("detokenize-success")),
+        ("cloudwatch:DescribeAlarms", ALARM.format("detokenize-failure")),
+        ("cloudwatch:DescribeAlarms", ALARM.format("search")),
         ("sns:Publish", f"arn:aws:sns:{R}:{A}:token-vault-alerts"),
         METRICS_READ,
         CALLERS_LIST,
@@ -167,8 +168,9 @@ EXPECTED = {
         ("secretsmanager:GetSecretValue", SECRET.format("database")),
         # setup_monitoring
         ("sns:CreateTopic", f"arn:aws:sns:{R}:{A}:token-vault-alerts"),
-        ("cloudwatch:PutMetricAlarm", ALARM.format("success")),
-        ("cloudwatch:PutMetricAlarm", ALARM.format("failure")),
+        ("cloudwatch:PutMetricAlarm", ALARM.format("detokenize-success")),
+        ("cloudwatch:PutMetricAlarm", ALARM.format("detokenize-failure")),
+        ("cloudwatch:PutMetricAlarm", ALARM.format("search")),
         DETECTORS_WRITE,
         # verify_audit --against-copy reads this region's write-once copy, and nothing else in S3
         ("s3:ListBucket", AUDIT_COPY),
