@@ -155,7 +155,7 @@ def linear_pages() -> Iterator[None]:
         forget(self)
         return delete(self, *args, **kw)
 
-    Table.scan, Table.query = fast_scan, fast_query  # type: ignore[method-assign]
+    Table.scan, Table.query = fast_scan, fast_query  # type: ignore[method-assign,assignment]
     Table.put_item, Table.delete_item = put_item, delete_item  # type: ignore[method-assign]
     try:
         yield
