@@ -8,16 +8,22 @@ during it. With `--server`, moto runs in a child process on loopback, so that
 figure is the verifier's alone (botocore included); in-process, moto's own
 allocations while answering (it keeps copies of what it returned) are counted
 too. `--trace` adds an in-process pass under tracemalloc (several times slower).
-Then a resumed run from that run's anchors, after one more record per chain.
+Then a run resumed from that run's signed checkpoint (tokens.audit_checkpoint),
+after one more record per chain.
 
-Two shortcuts keep a large log within reach of one 2-core machine, and both
+Three shortcuts keep a large log within reach of one 2-core machine, and all
 leave our code's path as it is on AWS (botocore request, botocore parse of a
-DynamoDB JSON answer, our pagination and checks):
+DynamoDB JSON answer, our pagination and checks) and moto's answers as they are:
 - seeding: the records are put straight into moto's backend, in its own
   process (`--seed api` writes them with batch_write_item instead);
 - answers: moto 5.2's generic response serializer costs ~20 ms per item (more
   than everything else together), so DynamoDB answers are written with
-  json.dumps of the same result instead (`--moto-serializer` keeps moto's own).
+  json.dumps of the same result instead (`--moto-serializer` keeps moto's own);
+- pages: moto 5.2 sorts and walks the whole table for every page of a Scan or
+  Query, so reading n records costs it about n² (hours at 1,000,000);
+  `linear_pages` hands its own code only the items after ExclusiveStartKey, the
+  same pages in O(page) (tests/test_bench_harness.py compares them;
+  `--moto-pages` keeps moto's own).
 """
 
 from __future__ import annotations
