@@ -8,29 +8,40 @@ during it. With `--server`, moto runs in a child process on loopback, so that
 figure is the verifier's alone (botocore included); in-process, moto's own
 allocations while answering (it keeps copies of what it returned) are counted
 too. `--trace` adds an in-process pass under tracemalloc (several times slower).
-Then a resumed run from that run's anchors, after one more record per chain.
+Then a run resumed from that run's signed checkpoint (tokens.audit_checkpoint),
+after one more record per chain.
 
-Two shortcuts keep a large log within reach of one 2-core machine, and both
+Three shortcuts keep a large log within reach of one 2-core machine, and all
 leave our code's path as it is on AWS (botocore request, botocore parse of a
-DynamoDB JSON answer, our pagination and checks):
+DynamoDB JSON answer, our pagination and checks) and moto's answers as they are:
 - seeding: the records are put straight into moto's backend, in its own
   process (`--seed api` writes them with batch_write_item instead);
 - answers: moto 5.2's generic response serializer costs ~20 ms per item (more
   than everything else together), so DynamoDB answers are written with
-  json.dumps of the same result instead (`--moto-serializer` keeps moto's own).
+  json.dumps of the same result instead (`--moto-serializer` keeps moto's own);
+- pages: moto 5.2 sorts and walks the whole table for every page of a Scan or
+  Query, so reading n records costs it about n² (hours at 1,000,000);
+  `linear_pages` hands its own code only the items after ExclusiveStartKey, the
+  same pages in O(page) (tests/test_bench_harness.py compares them;
+  `--moto-pages` keeps moto's own).
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import gc
+import itertools
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import tracemalloc
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -66,6 +77,96 @@ def fast_dynamodb_answers() -> None:
         return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
 
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+@contextmanager
+def linear_pages() -> Iterator[None]:
+    """Make moto's Scan and Query pages cost O(page), not O(table), without changing them.
+
+    moto 5.2 answers each page of a Scan by sorting the whole table and walking
+    it from the start up to ExclusiveStartKey, and each page of a Query by
+    walking the whole table for the partition's items: a 1 MB page at a time,
+    reading n records costs about n²/page. Here each table keeps its sorted
+    items between writes (any put or delete through Table drops them), and a
+    page is handed moto's own `Table.scan`/`Table.query` with the items at or
+    before ExclusiveStartKey already left out (a bisection), a Query with its
+    partition's items only. moto's code then does what it always does with
+    them: the same items, sizes, 1 MB limit, copies, projections and
+    LastEvaluatedKey. Only a forward Scan or Query of a table with a sort key
+    and no index takes this path; anything else is moto's own.
+    """
+    from moto.dynamodb.models.table import Table
+
+    scan, query, put, delete = Table.scan, Table.query, Table.put_item, Table.delete_item
+    lock = threading.Lock()  # the server answers on several threads; `all_items` is swapped per call
+
+    def key(item: Any) -> tuple[Any, Any]:
+        return (item.hash_key, item.range_key)
+
+    def start_after(dct: dict[str, Any] | None, table: Any) -> tuple[Any, Any] | None:
+        from moto.dynamodb.models.dynamo_type import DynamoType
+
+        if dct is None:
+            return None
+        return (DynamoType(dct[table.hash_key_attr]), DynamoType(dct[table.range_key_attr]))
+
+    caches: dict[int, tuple[Any, dict[Any, list[Any]]]] = {}  # for this installation only
+
+    def sorted_items(table: Any) -> dict[Any, list[Any]]:
+        held, cached = caches.get(id(table), (None, {}))
+        if held is not table:
+            cached = {None: Table.all_items(table)}  # moto's own order
+            caches[id(table)] = (table, cached)
+        return cached
+
+    def forget(table: Any) -> None:
+        caches.pop(id(table), None)
+
+    def serve(table: Any, items: Any, call: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            table.all_items = lambda: items
+            try:
+                return call(table, *args, **kwargs)
+            finally:
+                del table.all_items
+
+    def fast_scan(self: Any, filters: Any, limit: Any, start: Any, *args: Any, **kw: Any) -> Any:
+        if self.range_key_attr is None or (args[1] if len(args) > 1 else kw.get("index_name")):
+            return scan(self, filters, limit, start, *args, **kw)
+        items = sorted_items(self)[None]
+        after = start_after(start, self)
+        first = 0 if after is None else bisect.bisect_right(items, after, key=key)
+        return serve(self, itertools.islice(items, first, None), scan, filters, limit, start, *args, **kw)
+
+    def fast_query(self: Any, hash_key: Any, comparison: Any, range_objs: Any, limit: Any,
+                   start: Any, scan_index_forward: Any, *args: Any, **kw: Any) -> Any:  # fmt: skip
+        given = (hash_key, comparison, range_objs, limit, start, scan_index_forward)
+        index_name = args[1] if len(args) > 1 else kw.get("index_name")
+        if self.range_key_attr is None or index_name or scan_index_forward is False or hash_key is None:
+            return query(self, *given, *args, **kw)
+        cached = sorted_items(self)
+        if len(cached) == 1:  # each partition's items, in one pass (they are contiguous)
+            for partition, found in itertools.groupby(cached[None], key=lambda item: item.hash_key):
+                cached[partition] = list(found)
+        items = cached.get(hash_key, [])
+        after = start_after(start, self)
+        first = 0 if after is None else bisect.bisect_right(items, after, key=key)
+        return serve(self, items[first:], query, *given, *args, **kw)
+
+    def put_item(self: Any, *args: Any, **kw: Any) -> Any:
+        forget(self)
+        return put(self, *args, **kw)
+
+    def delete_item(self: Any, *args: Any, **kw: Any) -> Any:
+        forget(self)
+        return delete(self, *args, **kw)
+
+    Table.scan, Table.query = fast_scan, fast_query  # type: ignore[method-assign,assignment]
+    Table.put_item, Table.delete_item = put_item, delete_item  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Table.scan, Table.query, Table.put_item, Table.delete_item = scan, query, put, delete  # type: ignore[method-assign]
 
 
 def _status(field: str) -> float:
@@ -188,14 +289,19 @@ def measure(args: argparse.Namespace, settings: Any, audit: Any, aws: Any) -> No
         more.append({"PutRequest": {"Item": audit._to_ddb(make_record(audit, int(chain[4:]), seq + 1, mac))}})
     for i in range(0, len(more), 25):
         ddb.batch_write_item(RequestItems={settings.VAULT_AUDIT_TABLE: more[i : i + 25]})
+    from tokens import audit_checkpoint
+
+    signed = audit_checkpoint.dumps(audit_checkpoint.merged(None, anchors))
     gc.collect()
+    baseline = reset_peak_rss()
     started, cpu = time.perf_counter(), time.process_time()
-    resumed = audit.verify(resume=anchors)
+    resumed = audit.verify(resume=audit_checkpoint.loads(signed).chains)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert resumed.ok, resumed.problem
     print(
-        f"resumed from those anchors after one more record per chain: {resumed.records} records "
-        f"read in {resumed.chains} chains, {seconds:.1f} s wall, {cpu:.1f} s CPU "
+        f"resumed from that run's signed checkpoint ({len(signed) / 1024:.0f} KiB) after one more record "
+        f"per chain: {resumed.records} records read in {resumed.chains} chains, {seconds:.1f} s wall, "
+        f"{cpu:.1f} s CPU; peak RSS grew {peak_rss() - baseline:.0f} MiB "
         "(the chain ids still come from a key-only scan of every record)",
         flush=True,
     )
@@ -207,6 +313,7 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=50)
     parser.add_argument("--seed", choices=["backend", "api"], default="backend")
     parser.add_argument("--moto-serializer", action="store_true")
+    parser.add_argument("--moto-pages", action="store_true", help="moto's own O(table) Scan and Query pages")
     parser.add_argument("--trace", action="store_true", help="an in-process pass under tracemalloc (slow)")
     parser.add_argument("--server", action="store_true", help="moto in a child process on loopback")
     parser.add_argument("--serve-port", type=int, default=0, help=argparse.SUPPRESS)
@@ -244,12 +351,17 @@ def main() -> None:
         return
     if not args.moto_serializer:
         fast_dynamodb_answers()
-    with mock_aws():
+    with mock_aws(), linear_pages() if not args.moto_pages else nullcontext():
         if args.serve_port:
             from moto.server import ThreadedMotoServer
 
             ThreadedMotoServer(ip_address="127.0.0.1", port=args.serve_port, verbose=False).start()
+            # moto's process only: its millions of long-lived objects are left out
+            # of the garbage collector's passes (seeding, and answering, go faster).
+            gc.disable()
             seed(args, settings, audit, aws)
+            gc.freeze()
+            gc.enable()
             while True:
                 time.sleep(60)
         seed(args, settings, audit, aws)

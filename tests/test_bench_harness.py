@@ -9,9 +9,15 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
+from moto.dynamodb.models import table as moto_table
+
+from bench import audit_verify_bench
 from bench.awscalls import _table_names
 from bench.figures import Figure
+from tokens import audit, aws
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,3 +74,95 @@ def test_the_in_process_bench_runs_end_to_end() -> None:
     ):
         assert any(row.startswith(name) for row in measured), done.stdout
     assert "| tokenize (direct) | " in done.stdout
+
+
+# --- bench/audit_verify_bench.py: moto's Scan and Query pages, made linear ------------------------
+
+
+@pytest.fixture
+def audit_log(settings: Any, monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """200 valid records in 4 chains, and pages of a few records each (moto's 1 MB
+    made 4 KB), so every read below takes many pages."""
+    monkeypatch.setattr(moto_table, "RESULT_SIZE_LIMIT", 4000)
+    client = aws.client("dynamodb")
+    written = []
+    for c in range(4):
+        prev = audit.GENESIS
+        for seq in range(50):
+            entry = audit_verify_bench.make_record(audit, c, seq, prev)
+            client.put_item(TableName=settings.VAULT_AUDIT_TABLE, Item=audit._to_ddb(entry))
+            written.append(entry)
+            prev = entry["mac"]
+    return written
+
+
+def _pages(operation: str, **kwargs: Any) -> list[tuple[list[Any], Any]]:
+    """Every page moto answers, as (Items, LastEvaluatedKey)."""
+    call = getattr(aws.client("dynamodb"), operation)
+    pages, start = [], None
+    while True:
+        page = call(**kwargs, **({"ExclusiveStartKey": start} if start else {}))
+        start = page.get("LastEvaluatedKey")
+        pages.append((page["Items"], start))
+        if start is None:
+            return pages
+
+
+def _reads(table: str) -> list[list[tuple[list[Any], Any]]]:
+    chain = {":c": {"S": "SYD-0000000000000002"}}
+    return [
+        _pages("scan", TableName=table),
+        _pages("scan", TableName=table, ProjectionExpression="#c", ExpressionAttributeNames={"#c": "chain"}),
+        _pages("query", TableName=table, KeyConditionExpression="#c = :c",
+               ExpressionAttributeNames={"#c": "chain"}, ExpressionAttributeValues=chain),
+        _pages("query", TableName=table, KeyConditionExpression="#c = :c AND #s >= :s",
+               ExpressionAttributeNames={"#c": "chain", "#s": "seq"},
+               ExpressionAttributeValues={**chain, ":s": {"N": "17"}}),
+    ]  # fmt: skip
+
+
+def test_linear_pages_answer_every_page_as_moto_does(settings: Any, audit_log: list[dict[str, Any]]) -> None:
+    table = settings.VAULT_AUDIT_TABLE
+    own = _reads(table)
+    with audit_verify_bench.linear_pages():
+        linear = _reads(table)
+    assert linear == own
+    assert all(len(pages) > 3 for pages in own)
+    assert sum(len(items) for items, _ in own[0]) >= 200
+
+
+def test_linear_pages_see_a_write_made_between_reads(settings: Any, audit_log: list[dict[str, Any]]) -> None:
+    with audit_verify_bench.linear_pages():
+        before = len(list(audit.chain_records("SYD-0000000000000001")))
+        last = audit_log[99]
+        extra = audit_verify_bench.make_record(audit, 1, 50, last["mac"])
+        aws.client("dynamodb").put_item(TableName=settings.VAULT_AUDIT_TABLE, Item=audit._to_ddb(extra))
+        after = len(list(audit.chain_records("SYD-0000000000000001")))
+    assert (before, after) == (50, 51)
+
+
+def _verdicts(log: list[dict[str, Any]]) -> list[audit.Verification]:
+    """A full run, and one resumed from each chain's record 30."""
+    anchors = {rec["chain"]: (30, rec["mac"]) for rec in log if rec["seq"] == 30}
+    return [audit.verify(), audit.verify(resume=anchors)]
+
+
+def test_linear_pages_give_verify_audit_the_same_verdicts(
+    settings: Any, audit_log: list[dict[str, Any]]
+) -> None:
+    with audit_verify_bench.linear_pages():
+        linear = _verdicts(audit_log)
+    assert linear == _verdicts(audit_log)
+    full, resumed = linear
+    assert full.ok and resumed.ok
+    assert full.records - resumed.records == 4 * 30
+
+
+def test_linear_pages_catch_the_same_tampered_record(settings: Any, audit_log: list[dict[str, Any]]) -> None:
+    tampered = {**audit_log[123], "outcome": "denied"}  # chain 2, record 23; its MAC left as it was
+    aws.client("dynamodb").put_item(TableName=settings.VAULT_AUDIT_TABLE, Item=audit._to_ddb(tampered))
+    with audit_verify_bench.linear_pages():
+        linear = audit.verify()
+    assert linear == audit.verify()
+    assert not linear.ok
+    assert linear.problem == "chain SYD-0000000000000002 record 23: contents do not match its MAC"
