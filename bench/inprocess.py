@@ -19,6 +19,7 @@ from typing import Any
 
 from bench import awscalls, emulator
 from bench.figures import Figure, Section, per_op_costs
+from tests import emulator_speed
 
 # The seed's sample record.
 SEED_DATA = {
@@ -107,6 +108,7 @@ def setup(n: int) -> Iterator[Bench]:
     os.environ["AWS_ENDPOINT_URL"] = ""  # moto in-process, not a server
     awscalls.install()  # before any boto3 session exists
     emulator.install()
+    emulator_speed.copy_each_table_once()  # moto backs a table up once per action otherwise
 
     import django
 
@@ -133,7 +135,8 @@ def setup(n: int) -> Iterator[Bench]:
         )
         key = out.getvalue().strip().splitlines()[-1]
 
-        from tokens.actors import PERMISSIONS, Actor, RequestContext
+        from tokens import api_keys
+        from tokens.actors import RequestContext
 
         where = (
             settings.VAULT_TABLE,
@@ -143,7 +146,9 @@ def setup(n: int) -> Iterator[Bench]:
         )
         yield Bench(
             n=n,
-            actor=Actor("api_client", "bench", "bench", frozenset(PERMISSIONS)),
+            # The same caller as the API's requests (its key's client), so both paths do the
+            # same per-caller work (metrics per caller, field rules).
+            actor=api_keys.authenticate(key),
             ctx=RequestContext(channel="cli"),
             wsgi=_application_as_deployed(),
             key=key,
@@ -198,14 +203,20 @@ def throughput(b: Bench) -> Section:
     seconds = {op: wall for op, (wall, _) in measured.items()}
     ours = {op: own for op, (_, own) in measured.items()}
     figures = []
-    for op, t in seconds.items():
-        figures.append(
-            Figure(f"direct vault vs seed per-invocation code, {op}", t["seed"] / t["direct"], target="≥ 6")
-        )
-    for op, t in seconds.items():
+    for op, t in ours.items():
         figures.append(
             Figure(
-                f"direct vault vs seed with one botocore session per process (stricter), {op}",
+                f"direct vault vs seed per-invocation code, {op}, CPU time (the emulator's left out)",
+                t["seed"] / t["direct"],
+                target="≥ 6",
+            )
+        )
+    for op, t in seconds.items():
+        figures.append(Figure(f"… the same, wall time with the emulator's, {op}", t["seed"] / t["direct"]))
+    for op, t in ours.items():
+        figures.append(
+            Figure(
+                f"direct vault vs seed with one botocore session per process (stricter), {op}, CPU time",
                 t["strict seed"] / t["direct"],
             )
         )
@@ -263,16 +274,22 @@ def aws_calls(b: Bench) -> Section:
 
     figures: list[Figure] = []
     breakdown: list[str] = []
+    decoy_reads = 0
+    started = time.monotonic()
     with quiet_stdout():
         for op, fn in _direct_ops(b).items():
             with awscalls.counting() as calls:
                 for i in range(b.n):
                     fn(i)
             ddb_target, _ = OPERATIONS[op]
+            # The decoy set is read once per VAULT_DECOY_CACHE_SECONDS by each process, not
+            # per operation (like the API key's refresh below): counted on its own line.
+            decoys = calls.table(settings.VAULT_DECOY_TABLE)
+            decoy_reads += decoys
             figures.append(
                 Figure(
                     f"DynamoDB calls per {op}",
-                    calls.service("dynamodb") / b.n,
+                    (calls.service("dynamodb") - decoys) / b.n,
                     unit="",
                     target=f"≤ {ddb_target}",
                 )
@@ -281,6 +298,15 @@ def aws_calls(b: Bench) -> Section:
                 Figure(f"KMS calls per {op}", calls.service("kms") / b.n, unit="", target="≤ 0.001")
             )
             breakdown.append(f"| {op} (direct) | {calls.describe(per=b.n)} |")
+        figures.append(
+            Figure(
+                "DynamoDB calls for the decoy set (honeytokens), per operation above",
+                decoy_reads / (len(OPERATIONS) * b.n),
+                unit="",
+                note=f"{decoy_reads} reads in {time.monotonic() - started:.0f} s; "
+                f"VAULT_DECOY_CACHE_SECONDS={settings.VAULT_DECOY_CACHE_SECONDS}",
+            )
+        )
         api_token = b.tokens["api"][0]
         requests = {
             "tokenize (API)": lambda: b.api("post", "/api/v1/tokens", {"data": SEED_DATA}),
