@@ -182,11 +182,18 @@ def clean_cache(db: Any) -> None:
     cache.clear()
 
 
-def totp_code(secret: str = TOTP_SECRET, at: float | None = None) -> str:
+def totp_code(secret: str = TOTP_SECRET, at: float | None = None, margin: float = 2.0) -> str:
+    """The authenticator's code now (or `at`). Now: if fewer than `margin` seconds of the
+    code's period are left, wait for the next, so the server still takes it when it
+    arrives (it accepts the current period only; a browser's round trip can take seconds)."""
     from allauth.mfa.totp.internal.auth import format_hotp_value, hotp_value
     from django.conf import settings
 
     period = getattr(settings, "MFA_TOTP_PERIOD", 30)
+    if at is None:
+        left = period - time.time() % period
+        if left < margin:
+            time.sleep(left + 0.05)
     return format_hotp_value(hotp_value(secret, int(time.time() if at is None else at) // period))
 
 

@@ -249,6 +249,12 @@ def test_stateful_sequences_get_documented_answers(schema: Any, bearer: dict[str
     class Vault(schema.as_state_machine()):  # type: ignore[misc]
         def before_call(self, case: Any) -> None:
             mend(case)  # as for single valid requests; keeps each scenario independent of the others
+            if isinstance(case.body, dict):
+                # A deduplicated tokenize answers 200 or 201 by what earlier scenarios made,
+                # which changes the links a scenario can follow: Hypothesis then sees the same
+                # choices lead elsewhere and stops (FlakyStrategyDefinition). The stateless
+                # run above and tests/test_deduplicate.py cover deduplication.
+                case.body.pop("deduplicate", None)
 
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"headers": bearer}

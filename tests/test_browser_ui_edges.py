@@ -180,7 +180,7 @@ def test_the_re_authentication_page_names_the_reveal_and_its_token(page: Page, w
         )
         assert "4111111111111111" not in page.content()
         shot(page, "reauthenticate-for-reveal", width)
-        page.get_by_role("textbox").fill(totp_code())
+        page.get_by_role("textbox").fill(totp_code(margin=10))
         page.get_by_role("button", name="Confirm").click()
         expect(page.get_by_role("heading", name="Revealed values")).to_be_visible()
 
