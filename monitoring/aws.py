@@ -178,6 +178,24 @@ def _grid(start: int, end: int, period: int) -> dict[int, int]:
     return {t: i for i, t in enumerate(range(start, end, period))}
 
 
+def _on_grid(
+    code: str, queries: list[dict[str, Any]], ids: dict[str, str], start: int, end: int, period: int
+) -> dict[str, list[float | None]]:
+    """The queries' results, one list per key of `ids` (query id -> key), a value per
+    period of [start, end); None where CloudWatch has no datapoint."""
+    grid = _grid(start, end, period)
+    out: dict[str, list[float | None]] = {key: [None] * len(grid) for key in ids.values()}
+    for result in _get_metric_data(code, queries, start, end):
+        key = ids.get(result.get("Id", ""))
+        if key is None:
+            continue
+        for when, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
+            i = grid.get(int(when.timestamp()) // period * period)
+            if i is not None:
+                out[key][i] = float(value)
+    return out
+
+
 def series(
     code: str, metrics: list[Metric], start: int, end: int, period: int
 ) -> dict[str, list[float | None]]:
@@ -187,16 +205,7 @@ def series(
         part, vid = value_queries(metric, code, period, f"q{n}")
         queries.extend(part)
         ids[vid] = metric.key
-    grid = _grid(start, end, period)
-    out: dict[str, list[float | None]] = {metric.key: [None] * len(grid) for metric in metrics}
-    for result in _get_metric_data(code, queries, start, end):
-        key = ids.get(result.get("Id", ""))
-        if key is None:
-            continue
-        for when, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
-            i = grid.get(int(when.timestamp()) // period * period)
-            if i is not None:
-                out[key][i] = float(value)
+    out = _on_grid(code, queries, ids, start, end, period)
     for metric in metrics:
         if metric.counts:
             # EMF writes nothing for a quiet period: after the first datapoint, missing means 0.
@@ -405,19 +414,10 @@ def caller_series(
             }
         )
         ids[f"c{n}"] = key
-    grid = _grid(start, end, period)
-    out: dict[str, list[float | None]] = {key: [None] * len(grid) for key in metrics}
-    for result in _get_metric_data(code, queries, start, end):
-        which = ids.get(result.get("Id", ""))
-        if which is None:
-            continue
-        for when, value in zip(result.get("Timestamps", []), result.get("Values", []), strict=False):
-            i = grid.get(int(when.timestamp()) // period * period)
-            if i is not None:
-                out[which][i] = float(value)
+    out = _on_grid(code, queries, ids, start, end, period)
+    size = len(range(start, end, period))
     # A caller is first seen at its first datapoint in any of its metrics; from there, missing means 0.
     first = min(
-        (next((i for i, v in enumerate(vals) if v is not None), len(grid)) for vals in out.values()),
-        default=len(grid),
+        (next((i for i, v in enumerate(vals) if v is not None), size) for vals in out.values()), default=size
     )
     return {key: vals[:first] + [0.0 if v is None else v for v in vals[first:]] for key, vals in out.items()}

@@ -56,16 +56,18 @@ def session() -> Any:
         return _session
 
 
-@functools.lru_cache(maxsize=16)
-def _client(service: str, region: str, endpoint: str, attempts: int, connect: int, read: int) -> Any:
+def _config(connect: int, read: int) -> Any:
     import botocore.config
 
     # One attempt as far as botocore knows: retries are budget.attach's, inside the budget.
-    config = botocore.config.Config(
-        retries={"total_max_attempts": 1, "mode": "standard"},
-        connect_timeout=connect,
-        read_timeout=read,
+    return botocore.config.Config(
+        retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=connect, read_timeout=read
     )
+
+
+@functools.lru_cache(maxsize=16)
+def _client(service: str, region: str, endpoint: str, attempts: int, connect: int, read: int) -> Any:
+    config = _config(connect, read)
     with _lock:
         built = session().client(service, region_name=region, endpoint_url=endpoint or None, config=config)
     budget.attach(built, read_timeout=read, attempts=attempts)
@@ -88,14 +90,7 @@ def client(service: str, region: str | None = None) -> Any:
 
 @functools.lru_cache(maxsize=8)
 def _table(name: str, region: str, endpoint: str, attempts: int, connect: int, read: int) -> Any:
-    import botocore.config
-
-    # Like the clients: one attempt as far as botocore knows, retries inside the budget.
-    config = botocore.config.Config(
-        retries={"total_max_attempts": 1, "mode": "standard"},
-        connect_timeout=connect,
-        read_timeout=read,
-    )
+    config = _config(connect, read)  # like the clients'
     with _lock:
         resource = session().resource(
             "dynamodb", region_name=region, endpoint_url=endpoint or None, config=config

@@ -40,16 +40,8 @@ class RateLimiter:
             # The `over` oldest hits must leave the window first.
             return max(1, math.ceil(window[over - 1] + WINDOW - now))
 
-    def allow(self, key: str, limit: int, cost: int = 1) -> bool:
-        """Take `cost` hits from `key`'s minute, or none if they do not all fit."""
-        return self.take(key, limit, cost) == 0
-
 
 limiter = RateLimiter()
-
-
-def allow(key: str, limit: int) -> bool:
-    return limiter.allow(key, limit)
 
 
 def request_limit(actor: Actor) -> int:
