@@ -106,10 +106,13 @@ UNKNOWN = "TKN-SYD-0b2a6f7e-1c3d-4e5f-8a9b-0c1d2e3f4a5b"
 
 
 def without(page: bytes, token: str) -> str:
-    """A page less the token id it names and its (random) CSRF tokens."""
+    """A page less the token id it names, its (random) CSRF tokens and the server's clock
+    (the idle sign-out timer's data-server-time ticks between two requests)."""
     import re
 
-    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", page.decode().replace(token, ""))
+    text = page.decode().replace(token, "")
+    text = re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", text)
+    return re.sub(r'data-server-time="\d+"', "", text)
 
 
 # --- the form stays after an error; a second purge is told it is done ---------------
