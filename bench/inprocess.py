@@ -102,13 +102,17 @@ def quiet_stdout() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def setup(n: int) -> Iterator[Bench]:
+def setup(n: int, endpoint: str = "") -> Iterator[Bench]:
+    """The vault against moto in this process, or with `endpoint` against moto's server
+    there (bench/over_http.py): then every AWS call goes over HTTP as to AWS, and
+    moto's CPU time is its own process's, not this one's."""
     # Forced, not defaults: a DATABASE_URL or AWS endpoint in the caller's shell must not be used.
     os.environ.update(ENV)
-    os.environ["AWS_ENDPOINT_URL"] = ""  # moto in-process, not a server
+    os.environ["AWS_ENDPOINT_URL"] = endpoint  # "": moto in-process, not a server
     awscalls.install()  # before any boto3 session exists
-    emulator.install()
-    emulator_speed.copy_each_table_once()  # moto backs a table up once per action otherwise
+    if not endpoint:
+        emulator.install()
+        emulator_speed.copy_each_table_once()  # moto backs a table up once per action otherwise
 
     import django
 
@@ -119,14 +123,15 @@ def setup(n: int) -> Iterator[Bench]:
 
     from bench.seed_baseline import Seed
 
-    with mock_aws():
-        # vault_bootstrap makes the KMS key only against an emulator's endpoint; here, make it.
-        import boto3
+    with contextlib.nullcontext() if endpoint else mock_aws():
+        if not endpoint:
+            # vault_bootstrap makes the KMS key only against an emulator's endpoint; here, make it.
+            import boto3
 
-        kms = boto3.client("kms", region_name=settings.AWS_REGION)
-        kms.create_alias(
-            AliasName=settings.VAULT_KMS_KEY, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"]
-        )
+            kms = boto3.client("kms", region_name=settings.AWS_REGION)
+            kms.create_alias(
+                AliasName=settings.VAULT_KMS_KEY, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"]
+            )
         call_command("migrate", verbosity=0)
         call_command("vault_bootstrap", stdout=io.StringIO())
         out = io.StringIO()

@@ -7,7 +7,9 @@
 
 In-process sections (bench/inprocess.py) run the seed's per-invocation code,
 direct vault calls and the JSON API against moto in-process, same N, in
-interleaved rounds. The `fresh` section (bench/coldstart.py) starts fresh
+interleaved rounds. The `over_http` section (bench/over_http.py) compares the
+API with direct calls again with moto as a server, every AWS call over HTTP.
+The `fresh` section (bench/coldstart.py) starts fresh
 processes against moto's server and a bare `django-admin startproject`.
 Ratios are what to read: absolute times are moto's and this machine's.
 
@@ -19,7 +21,9 @@ IN_PROCESS below.
 from __future__ import annotations
 
 import argparse
+import json
 import resource
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -39,7 +43,7 @@ IN_PROCESS: dict[str, Callable[[inprocess.Bench], Section]] = {
     "aws_calls": inprocess.aws_calls,
     "caller_metrics": caller_bench.caller_metrics,
 }
-ALL = [*IN_PROCESS, "fresh"]
+ALL = [*IN_PROCESS, "over_http", "fresh"]
 
 
 def run(n: int, repeats: int, only: list[str]) -> tuple[list[Figure], list[str]]:
@@ -56,11 +60,25 @@ def run(n: int, repeats: int, only: list[str]) -> tuple[list[Figure], list[str]]
         figures.append(
             Figure("peak RSS of the in-process run (vault, moto and every token made)", peak, unit="MiB")
         )
+    if "over_http" in only:
+        figures += over_http(n)
     if "fresh" in only:
         got, more = coldstart.fresh_processes(repeats)
         figures += got
         details += more
     return figures, details
+
+
+def over_http(n: int) -> list[Figure]:
+    """bench/over_http.py in a child process: moto's server there, not mock_aws here."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "over_http.py"), "--n", str(n)],
+        cwd=ROOT, capture_output=True, text=True, timeout=1800,
+    )  # fmt: skip
+    if done.returncode:
+        raise RuntimeError(f"bench/over_http.py failed:\n{done.stderr[-3000:]}")
+    lines = [line.removeprefix("FIGURE ") for line in done.stdout.splitlines() if line.startswith("FIGURE ")]
+    return [Figure(**json.loads(line)) for line in lines]
 
 
 def render(figures: list[Figure], details: list[str], command: str, n: int, repeats: int) -> str:

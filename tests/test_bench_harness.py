@@ -76,6 +76,55 @@ def test_the_in_process_bench_runs_end_to_end() -> None:
     assert "| tokenize (direct) | " in done.stdout
 
 
+def test_the_over_http_section_runs_end_to_end() -> None:
+    done = subprocess.run(
+        [sys.executable, "bench/vault_bench.py", "--n", "2", "--only", "over_http"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    judged = [line for line in done.stdout.splitlines() if " | PASS |" in line or " | MISS |" in line]
+    assert len(judged) == 2 and all("over HTTP to moto's server" in line for line in judged), done.stdout
+
+
+def test_the_bench_emulator_keeps_its_connections_and_each_answer_is_right(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """bench/emulator_server.py serves keep-alive: many calls, one TCP connection, and no
+    request eaten by werkzeug's after-answer drain (which would hang the next call)."""
+    import socket
+
+    import boto3
+    import botocore.config
+
+    from bench.coldstart import moto_server
+
+    with moto_server() as endpoint:
+        ddb = boto3.client(
+            "dynamodb", region_name="ap-southeast-2", endpoint_url=endpoint,
+            aws_access_key_id="x", aws_secret_access_key="x",
+            config=botocore.config.Config(read_timeout=5, retries={"total_max_attempts": 1}),
+        )  # fmt: skip
+        ddb.create_table(
+            TableName="t", BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        )  # fmt: skip
+        connects = []
+        connect = socket.socket.connect
+        monkeypatch.setattr(
+            socket.socket,
+            "connect",
+            lambda sock, address: (connects.append(address), connect(sock, address))[1],
+        )
+        for i in range(30):
+            ddb.put_item(TableName="t", Item={"k": {"S": f"k{i}"}, "v": {"N": str(i)}})
+            assert ddb.get_item(TableName="t", Key={"k": {"S": f"k{i}"}})["Item"]["v"] == {"N": str(i)}
+        assert connects == []  # 60 calls on the connection create_table opened
+
+
 # --- bench/audit_verify_bench.py: moto's Scan and Query pages, made linear ------------------------
 
 

@@ -1,0 +1,86 @@
+"""The JSON API against direct vault calls with every AWS call over HTTP, as on AWS.
+
+    .venv/bin/python bench/over_http.py --n 100     # prints the figures as JSON lines
+
+The in-process sections answer AWS calls inside botocore (moto's stubber), so
+the vault's process never pays for sending a request and reading its answer,
+and it shares its heap and CPU caches with moto's tables. Here moto runs as a
+server in its own process (bench/coldstart.py's, on a loopback port): this
+process does what a Lambda function does per call (urllib3, HTTP, parsing),
+less TLS, and its CPU time is its own: moto's is spent in the other process,
+so nothing needs to be subtracted. vault_bench.py runs this in a child process
+(its other sections keep moto in-process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import coldstart, inprocess  # noqa: E402
+from bench.figures import Figure, per_op_costs  # noqa: E402
+from bench.inprocess import SEED_DATA, quiet_stdout  # noqa: E402
+
+
+def figures(n: int) -> list[Figure]:
+    with coldstart.moto_server() as endpoint, inprocess.setup(n, endpoint) as b:
+        from tokens import vault
+
+        made: dict[str, list[str]] = {"direct": [], "api": []}
+        tokenize = {
+            "direct": lambda i: made["direct"].append(vault.tokenize(b.actor, b.ctx, SEED_DATA).token_id),
+            "api": lambda i: made["api"].append(
+                b.api("post", "/api/v1/tokens", {"data": SEED_DATA})["tokenId"]
+            ),
+        }
+        detokenize = {
+            "direct": lambda i: vault.detokenize(b.actor, b.ctx, made["direct"][i + 1]),
+            "api": lambda i: b.api("post", "/api/v1/detokenize", {"tokenId": made["api"][i + 1]}),
+        }
+        with quiet_stdout():
+            for path in tokenize:  # a warm process: modules, clients, key material
+                tokenize[path](-1)
+                detokenize[path](-1)
+            measured = {
+                op: per_op_costs(paths, n)
+                for op, paths in (("tokenize", tokenize), ("detokenize", detokenize))
+            }
+    out = []
+    for op, (_, cpu) in measured.items():
+        out.append(
+            Figure(
+                f"JSON API vs direct vault, CPU time per {op}, every AWS call over HTTP to moto's server",
+                cpu["api"] / cpu["direct"],
+                target="≤ 1.15",
+            )
+        )
+    for op, (wall, _) in measured.items():
+        out.append(
+            Figure(f"… the same, wall time (moto's answers included), {op}", wall["api"] / wall["direct"])
+        )
+    for op, (_, cpu) in measured.items():
+        for path in ("direct", "api"):
+            out.append(
+                Figure(
+                    f"{path} {op} over HTTP, CPU ms per op in the vault's process",
+                    cpu[path] * 1000,
+                    unit="ms",
+                )
+            )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100)
+    for figure in figures(parser.parse_args().n):
+        print("FIGURE " + json.dumps(dataclasses.asdict(figure)))
+
+
+if __name__ == "__main__":
+    main()
