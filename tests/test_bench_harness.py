@@ -6,6 +6,7 @@ tests only check that every figure is measured and judged.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -123,6 +124,30 @@ def test_the_bench_emulator_keeps_its_connections_and_each_answer_is_right(
             ddb.put_item(TableName="t", Item={"k": {"S": f"k{i}"}, "v": {"N": str(i)}})
             assert ddb.get_item(TableName="t", Key={"k": {"S": f"k{i}"}})["Item"]["v"] == {"N": str(i)}
         assert connects == []  # 60 calls on the connection create_table opened
+
+
+def test_the_batch_benchs_baseline_leaves_out_the_fingerprints_and_only_them(
+    full_api: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bench/batch_bench.py's "without fingerprints" variant patches how a token's rows
+    are made: it must still find that seam (a refactor once broke `make bench` here)."""
+    from django.conf import settings
+
+    from tokens import index
+
+    monkeypatch.setattr(os, "environ", dict(os.environ))  # the bench's module sets env defaults
+    from bench.batch_bench import without_index
+
+    def rows_of(token_id: str) -> list[str]:
+        items = aws.client("dynamodb").scan(TableName=settings.VAULT_INDEX_TABLE)["Items"]
+        return [i["fp"]["S"] for i in items if token_id in i["sk"]["S"]]
+
+    with without_index():
+        bare = full_api.post("/api/v1/tokens", {"data": {"drivers_license": "987654321"}}).json()["tokenId"]
+    full = full_api.post("/api/v1/tokens", {"data": {"drivers_license": "987654321"}}).json()["tokenId"]
+    assert [fp[: len(index.LISTING)] for fp in rows_of(bare)] == [index.LISTING]
+    assert len(rows_of(full)) == 3  # the field's fingerprint, the record's, the listing
+    assert full_api.post("/api/v1/detokenize", {"tokenId": bare}).status_code == 200
 
 
 # --- bench/audit_verify_bench.py: moto's Scan and Query pages, made linear ------------------------
