@@ -21,17 +21,28 @@ TOKEN = "TKN-SYD-4b30f90b-d478-4e4d-8b8d-96e34522f553"
         ),
         ("Not Found: /api/v1/tokens/4111-MARKER", "Not Found: /api/v1/tokens/(redacted)"),
         ('"GET /audit/?token=4111x&actor=bob HTTP/1.1" 200', '"GET /audit/?(redacted) HTTP/1.1" 200'),
-        ("Not Found: /api/v1/detokenize/4111111111111111", "Not Found: /api/v1/detokenize/(redacted number)"),
+        ("Not Found: /api/v1/detokenize/4111111111111111", "Not Found: /api/v1/(redacted)"),
         ("card 4111 1111 1111 1111 seen", "card (redacted number) seen"),
         ("ttl 1749865423 and count 12", "ttl 1749865423 and count 12"),
-        ('"GET /no/4111.1111.1111.1111 HTTP/1.1" 404 179', '"GET /no/(redacted number) HTTP/1.1" 404 179'),
-        ("Not Found: /no/4111.1111.1111.1111", "Not Found: /no/(redacted number)"),
-        ("Not Found: /no/4111%201111%201111%201111", "Not Found: /no/(redacted number)"),
-        ("Not Found: /no/4111%2E1111%2e1111%2E1111", "Not Found: /no/(redacted number)"),
-        ("Not Found: /no/4111_1111/1111+1111", "Not Found: /no/(redacted number)"),
-        ("Not Found: /no/4111 - 1111 - 1111 - 1111", "Not Found: /no/(redacted number)"),
-        ("Not Found: /no/x4111111111111111y", "Not Found: /no/x(redacted number)y"),
-        ("Not Found: /no/41111111111111112026", "Not Found: /no/(redacted number)"),
+        ('"GET /no/4111.1111.1111.1111 HTTP/1.1" 404 179', '"GET /(redacted) HTTP/1.1" 404 179'),
+        ('"GET /no/4111.1111.1111.1111 HTTP/1.1" 200 179', '"GET /no/(redacted number) HTTP/1.1" 200 179'),
+        ("value /no/4111.1111.1111.1111", "value /no/(redacted number)"),
+        ("value /no/4111%201111%201111%201111", "value /no/(redacted number)"),
+        ("value /no/4111%2E1111%2e1111%2E1111", "value /no/(redacted number)"),
+        ("value /no/4111_1111/1111+1111", "value /no/(redacted number)"),
+        ("value /no/4111 - 1111 - 1111 - 1111", "value /no/(redacted number)"),
+        ("value /no/x4111111111111111y", "value /no/x(redacted number)y"),
+        ("value /no/41111111111111112026", "value /no/(redacted number)"),
+        # A path that found nothing keeps only the vault's endpoints, token ids and known starts.
+        ("Not Found: /api/v1/detokenize/MARKER-SECRET-123", "Not Found: /api/v1/(redacted)"),
+        (
+            '"GET /api/v1/detokenize/jane.doe@example.com HTTP/1.1" 404 9',
+            '"GET /api/v1/(redacted) HTTP/1.1" 404 9',
+        ),
+        ("Not Found: /api/v2/tokens/PA1234567", "Not Found: /api/(redacted)"),
+        ("Not Found: /PA1234567/x?y=1", "Not Found: /(redacted)?(redacted)"),
+        ("Not Found: /api/v1/detokenize", "Not Found: /api/v1/detokenize"),
+        (f"Not Found: /api/v1/tokens/{TOKEN}", f"Not Found: /api/v1/tokens/{TOKEN}"),
         (
             "integrity failure: detokenize of TKN-SYD-2b7acb04-9ff5-4123-8456-789012345daf refused",
             "integrity failure: detokenize of TKN-SYD-2b7acb04-9ff5-4123-8456-789012345daf refused",
@@ -64,3 +75,18 @@ def test_a_card_number_in_an_unknown_path_stays_out_of_the_not_found_line(
     assert client.get(path).status_code == 404
     assert "Not Found" in caplog.text
     assert "1111" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/detokenize/MARKER-SECRET-123", "/api/v1/nosuch/jane.doe@example.com", "/PA1234567"]
+)
+def test_what_a_caller_put_in_a_path_that_found_nothing_stays_out_of_the_log(
+    path: str, client: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    assert client.post(path, "{}", content_type="application/json").status_code == 404
+    assert "Not Found" in caplog.text
+    for secret in ("MARKER", "jane.doe", "PA1234567"):
+        assert secret not in caplog.text

@@ -1,7 +1,11 @@
 """A logging filter for lines that may carry what a caller typed: request
 paths and query strings (a card number put where a token id goes), long
 digit runs anywhere (a card number pasted into the wrong box), and the token
-of an operator's sign-in link."""
+of an operator's sign-in link.
+
+A path that found nothing (a 404 line) may hold anything a caller typed
+(`/api/v1/detokenize/PA1234567`): only the vault's own endpoints, a token id,
+or the known start of the path (`/api/v1/`) is kept of it."""
 
 from __future__ import annotations
 
@@ -29,6 +33,37 @@ _UUID = re.compile(
 )
 
 
+# Django's "Not Found: <path>" line, and a server's request line answered 404.
+_NOT_FOUND = re.compile(r"^(Not Found: )(.+?)(\s*)$", re.MULTILINE)
+_REQUEST_404 = re.compile(r'("[A-Z]+ )(.+?)( HTTP/[0-9.]+" 404\b)')
+KNOWN_PATHS = frozenset(
+    {
+        "/api/v1/tokens",
+        "/api/v1/tokens/search",
+        "/api/v1/tokens/batch",
+        "/api/v1/detokenize",
+        "/api/v1/detokenize/batch",
+        "/api/v1/openapi.json",
+        "/api/v1/docs",
+        "/healthz",
+        "/readyz",
+    }
+)
+_KEPT_STARTS = ("/api/v1/tokens/", "/api/v1/", "/api/", "/")
+
+
+def _unknown_path(path: str) -> str:
+    """What a log may keep of a path that was not found."""
+    path, query, _ = path.partition("?")
+    query = "?(redacted)" if query else ""
+    if path in KNOWN_PATHS:
+        return path + query
+    if path.startswith("/api/v1/tokens/") and is_token_id(path.removeprefix("/api/v1/tokens/")):
+        return path + query
+    start = next((s for s in _KEPT_STARTS if path.startswith(s)), "")
+    return f"{start}(redacted){query}"
+
+
 def _numbers(text: str) -> str:
     kept, last = [], 0
     for match in _UUID.finditer(text):
@@ -44,6 +79,8 @@ def _numbers(text: str) -> str:
 def redact(text: str) -> str:
     text = _QUERY.sub("?(redacted)", text)
     text = _SIGN_IN_LINK.sub(r"\1(redacted)", text)
+    text = _NOT_FOUND.sub(lambda m: m.group(1) + _unknown_path(m.group(2)) + m.group(3), text)
+    text = _REQUEST_404.sub(lambda m: m.group(1) + _unknown_path(m.group(2)) + m.group(3), text)
     text = _TOKEN_PATH.sub(
         lambda m: m.group(1) + (m.group(2) if is_token_id(m.group(2)) else "(redacted)"), text
     )
