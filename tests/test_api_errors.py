@@ -210,3 +210,31 @@ def test_api_errors_stay_json_under_a_stage_prefix(db: Any) -> None:
     assert json.loads(response.content) == {
         "error": {"code": "error", "message": "The vault could not complete the request."}
     }
+
+
+@pytest.mark.parametrize("length", ["abc", " 12x", "1e3", "-5", "١٢"])
+def test_a_content_length_that_is_not_a_number_gets_a_json_400(full_api: Api, length: str) -> None:
+    for path in ("/api/v1/tokens", "/api/v1/detokenize", "/api/v1/tokens/batch"):
+        response = full_api.client.post(
+            path, '{"tokenId": "zzzz"}', content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {full_api.key}", CONTENT_LENGTH=length,
+        )  # fmt: skip
+        assert response.status_code == 400, path
+        assert error_of(response) == {
+            "code": "invalid_request",
+            "message": "The Content-Length header is not a number of bytes.",
+        }
+        assert response["Cache-Control"] == "no-store"
+
+
+def test_a_page_with_a_content_length_that_is_not_a_number_gets_a_400(db: Any) -> None:
+    response = Client().post("/accounts/login/", "a=b", content_type="application/x-www-form-urlencoded",
+                             CONTENT_LENGTH="abc")  # fmt: skip
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_python_only_number_constants_are_not_json(full_api: Api, constant: str) -> None:
+    response = post_raw(full_api, '{"data": {"note": "x"}, "TTL": ' + constant + "}")
+    assert response.status_code == 400
+    assert error_of(response) == {"code": "invalid_json", "message": "The body is not valid JSON."}

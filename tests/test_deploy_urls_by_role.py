@@ -88,3 +88,17 @@ def test_the_default_urlconf_follows_the_configured_role() -> None:
     assert [str(p.pattern) for p in vaultsite.urls.urlpatterns] == [
         str(p.pattern) for p in RoleUrls("all").urlpatterns
     ]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("path", ["/api", "/api/", "/api/v1", "/api/x", "/api/v2/tokens/PA1234567"])
+def test_every_path_under_api_gets_the_api_404_for_every_method(
+    role: str, path: str, api: Api, settings: Any
+) -> None:
+    settings.VAULT_FUNCTION_ROLE = role
+    settings.ROOT_URLCONF = RoleUrls(role)
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        response = api.client.generic(method, path, "{}", content_type="application/json")
+        assert response.status_code == 404, (method, path)
+        assert response.json()["error"]["code"] == "no_such_endpoint", (method, path)
+        assert response["Cache-Control"] == "no-store"

@@ -1,4 +1,5 @@
-"""Take the client's address from API Gateway, not from X-Forwarded-For.
+"""Middleware of every function: the request budget, the client's address, and a
+Content-Length check.
 
 Zappa sets REMOTE_ADDR to the second-to-last X-Forwarded-For entry, which on a
 regional endpoint is whatever the client sent. API Gateway's requestContext
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 
 
 def gateway_source_ip(event: Any) -> str | None:
@@ -44,4 +45,22 @@ class GatewaySourceIpMiddleware:
         ip = gateway_source_ip(request.META.get("lambda.event"))
         if ip:
             request.META["REMOTE_ADDR"] = ip
+        return self.get_response(request)
+
+
+class ContentLengthMiddleware:
+    """A Content-Length that is not a number of bytes gets a 400 before anything reads
+    the body: Django's own reading of it raises ValueError (a 500)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        length = request.META.get("CONTENT_LENGTH")
+        if length and not (length.isascii() and length.isdigit()):
+            if request.path_info.startswith("/api/"):
+                from tokens.api.responses import error
+
+                return error(400, "invalid_request", "The Content-Length header is not a number of bytes.")
+            return HttpResponseBadRequest("The Content-Length header is not a number of bytes.")
         return self.get_response(request)

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "vaultsite.middleware.RequestBudgetMiddleware",
     "vaultsite.middleware.GatewaySourceIpMiddleware",
+    "vaultsite.middleware.ContentLengthMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",

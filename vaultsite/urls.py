@@ -71,8 +71,9 @@ def health_urls() -> Patterns:
 
 
 def api_not_found() -> Patterns:
-    """Any other API path: the API's JSON 404, for every method (so no CSRF page)."""
-    return [re_path(r"^api/v1/(?P<rest>.*)$", api_view("not_found"))]
+    """Any other path under /api (/api and /api/v1 themselves too): the API's JSON 404,
+    for every method, so no CSRF page, no HTML 404 and no slash-appending redirect."""
+    return [re_path(r"^api(?:/(?P<rest>.*))?$", api_view("not_found"))]
 
 
 def writer() -> Patterns:
@@ -118,6 +119,7 @@ def operator() -> Patterns:
 
     return [
         path("api/v1/", include("tokens.api.urls")),
+        *api_not_found(),
         path("admin/", _admin_site().urls),
         path("monitoring/", include("monitoring.urls")),
         # Operators are created by vault admins and recover through them: no sign-up,

@@ -35,6 +35,10 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return seen
 
 
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")  # NaN, Infinity, -Infinity: Python's, not JSON's
+
+
 def _parse_body(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
     try:
         raw = request.body
@@ -50,7 +54,7 @@ def _parse_body(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
     except UnicodeDecodeError:
         return None, error(400, "invalid_json", "The body is not valid UTF-8.")
     try:
-        body = json.loads(text, object_pairs_hook=_no_duplicates)
+        body = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_not_json)
     except DuplicateKey as exc:
         return None, error(400, "invalid_json", f"The body is not valid: {exc}.")
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than Python's stack
