@@ -64,6 +64,26 @@ def test_the_same_key_with_another_body_is_refused(writer_api: Api) -> None:
     assert items_in_table() == 1
 
 
+def test_the_same_json_spaced_or_ordered_otherwise_is_the_same_body(writer_api: Api) -> None:
+    body = {"data": {"drivers_license": "987654321", "tax_file_number": "111 111 111"}}
+    first = post(writer_api, "/api/v1/tokens", body, "k2")
+    again = writer_api.client.post(
+        "/api/v1/tokens",
+        '{ "data" : {"tax_file_number":"111 111 111",\n  "drivers_license": "987654321"} }',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {writer_api.key}",
+        HTTP_IDEMPOTENCY_KEY="k2",
+    )
+    assert again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    # A value that differs only in its spaces is another body.
+    other = post(
+        writer_api, "/api/v1/tokens", {"data": {**body["data"], "tax_file_number": "111111111"}}, "k2"
+    )
+    assert other.status_code == 422
+    assert items_in_table() == 1
+
+
 def test_the_same_key_while_the_first_request_runs_is_refused() -> None:
     seen: list[Any] = []
 

@@ -94,7 +94,7 @@ def api(*methods: str, idempotent: bool = False) -> Callable[[View], View]:
                 if key is None:
                     response: HttpResponse = view(request, actor, ctx, body, **kwargs)
                 else:
-                    response = _once(actor, key, request, lambda: view(request, actor, ctx, body, **kwargs))
+                    response = _once(actor, key, body, lambda: view(request, actor, ctx, body, **kwargs))
             except VaultError as exc:
                 response = from_exception(exc)
             response["X-Request-Id"] = ctx.request_id
@@ -105,8 +105,12 @@ def api(*methods: str, idempotent: bool = False) -> Callable[[View], View]:
     return decorator
 
 
-def _once(actor: Actor, key: str, request: HttpRequest, run: Callable[[], HttpResponse]) -> HttpResponse:
-    """The view's answer under an idempotency key: produced once, then replayed."""
+def _once(actor: Actor, key: str, body: Any, run: Callable[[], HttpResponse]) -> HttpResponse:
+    """The view's answer under an idempotency key: produced once, then replayed.
+
+    "The same body" is the same JSON, whatever its spacing or key order: a client
+    that serializes its retry afresh is still retrying.
+    """
 
     def produce() -> tuple[int, dict[str, Any]]:
         try:
@@ -115,7 +119,8 @@ def _once(actor: Actor, key: str, request: HttpRequest, run: Callable[[], HttpRe
             response = from_exception(exc)
         return response.status_code, json.loads(response.content or b"{}")
 
-    answer = idempotency.once(f"client:{actor.id}", key, request.body, produce)
+    same = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    answer = idempotency.once(f"client:{actor.id}", key, same, produce)
     response = JsonResponse(answer.body, status=answer.status)
     response["Cache-Control"] = "no-store"
     if answer.replayed:
