@@ -150,3 +150,18 @@ def test_a_replay_is_not_another_detokenize_or_tokenize_in_the_audit_log(writer_
     post(writer_api, "/api/v1/tokens", BODY, "k")
     post(writer_api, "/api/v1/tokens", BODY, "k")
     assert len(audit_where(action="tokenize", outcome="success")) == 1
+
+
+def test_a_body_with_a_lone_surrogate_is_answered_not_crashed(writer_api: Api) -> None:
+    response = writer_api.client.post(
+        "/api/v1/tokens",
+        '{"data": {"note": "\\ud800"}}',
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {writer_api.key}",
+        HTTP_IDEMPOTENCY_KEY="k-surrogate",
+    )
+    assert response.status_code == 400  # the body's hash is made before validation refuses it
+    assert error_of(response)["details"] == {
+        "field": "data.note",
+        "problem": "values must be valid Unicode text",
+    }

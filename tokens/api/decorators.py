@@ -119,7 +119,7 @@ def _once(actor: Actor, key: str, body: Any, run: Callable[[], HttpResponse]) ->
             response = from_exception(exc)
         return response.status_code, json.loads(response.content or b"{}")
 
-    same = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    same = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()  # ASCII: lone surrogates too
     answer = idempotency.once(f"client:{actor.id}", key, same, produce)
     response = JsonResponse(answer.body, status=answer.status)
     response["Cache-Control"] = "no-store"
