@@ -43,6 +43,24 @@ TOKEN = "TKN-SYD-4b30f90b-d478-4e4d-8b8d-96e34522f553"
         ("Not Found: /PA1234567/x?y=1", "Not Found: /(redacted)?(redacted)"),
         ("Not Found: /api/v1/detokenize", "Not Found: /api/v1/detokenize"),
         (f"Not Found: /api/v1/tokens/{TOKEN}", f"Not Found: /api/v1/tokens/{TOKEN}"),
+        # runserver's request lines, whatever the method's spelling, HTTP/0.9 included, and
+        # http.server's complaint quoting a request line it could not parse.
+        (
+            '"get /api/v1/detokenize/jane.doe@example.com HTTP/1.1" 404 5',
+            '"get /api/v1/(redacted) HTTP/1.1" 404 5',
+        ),
+        ('"M-SEARCH /PA1234567 HTTP/1.1" 404 5', '"M-SEARCH /(redacted) HTTP/1.1" 404 5'),
+        ('"GET /api/v1/detokenize/jane.doe@example.com" 404 5', '"GET /api/v1/(redacted)" 404 5'),
+        ('"GET /api/v1/detokenize/jane doe HTTP/1.1" 400 -', '"GET /api/v1/(redacted) HTTP/1.1" 400 -'),
+        (
+            "code 400, message Bad request syntax ('GET /api/v1/detokenize/jane doe HTTP/1.1')",
+            "code 400, message Bad request syntax ('(redacted)')",
+        ),
+        ('"POST /api/v1/tokens HTTP/1.1" 400 120', '"POST /api/v1/tokens HTTP/1.1" 400 120'),
+        (
+            '"GET /api/v1/tokens/PA1234567   HTTP/1.1" 200 5',
+            '"GET /api/v1/tokens/(redacted)   HTTP/1.1" 200 5',
+        ),
         (
             "integrity failure: detokenize of TKN-SYD-2b7acb04-9ff5-4123-8456-789012345daf refused",
             "integrity failure: detokenize of TKN-SYD-2b7acb04-9ff5-4123-8456-789012345daf refused",
@@ -90,3 +108,25 @@ def test_what_a_caller_put_in_a_path_that_found_nothing_stays_out_of_the_log(
     assert "Not Found" in caplog.text
     for secret in ("MARKER", "jane.doe", "PA1234567"):
         assert secret not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Not Found: /x{spaces}y",
+        "Not Found: /api/v1/tokens/x{spaces}y",
+        '"GET /x{spaces}y HTTP/1.1" 404 5',
+        "GET /api/v1/tokens/a{spaces}",
+    ],
+)
+def test_a_long_run_of_spaces_in_a_path_is_redacted_in_linear_time(line: str) -> None:
+    """A caller controls the path (%20 arrives as spaces): a pattern whose time grows with
+    the square of a run of spaces would stall every log call. 200,000 spaces take
+    milliseconds when linear and minutes when quadratic; the bound is far from both."""
+    import time
+
+    text = line.format(spaces=" " * 200_000)
+    started = time.process_time()
+    redacted = redact(text)
+    assert time.process_time() - started < 5
+    assert "y" not in redacted  # what followed the spaces was part of the path: redacted

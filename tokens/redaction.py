@@ -14,8 +14,10 @@ import re
 
 from tokens.validation import is_token_id
 
-# A token path runs to the end of the request target: a quote, " HTTP/", or the end.
-_TOKEN_PATH = re.compile(r"(/api/v1/tokens/)(.+?)(?=\"|\s+HTTP/|\s*$)", re.MULTILINE)
+# A token path runs to the end of the request target: a quote, " HTTP/", or the end of
+# the line (found by _target, not by the pattern: a lazy match with a lookahead for
+# trailing spaces takes time in the square of a run of spaces, which a caller controls).
+_TOKEN_PATH = re.compile(r'(/api/v1/tokens/)([^"\n]*)')
 # A sign-in link's token is a credential: /accounts/welcome/<uid>/<token>/.
 _SIGN_IN_LINK = re.compile(r"(/accounts/welcome/[^/\s\"]+/)(?!set-password/)[^/\s\"?]+")
 _QUERY = re.compile(r"\?[^\s\"]*")
@@ -33,9 +35,12 @@ _UUID = re.compile(
 )
 
 
-# Django's "Not Found: <path>" line, and a server's request line answered 404.
-_NOT_FOUND = re.compile(r"^(Not Found: )(.+?)(\s*)$", re.MULTILINE)
-_REQUEST_404 = re.compile(r'("[A-Z]+ )(.+?)( HTTP/[0-9.]+" 404\b)')
+# Django's "Not Found: <path>" line; a server's request line answered 404 or 400 (any
+# method's spelling, HTTP/0.9's line without a version); http.server's complaint about
+# a request line it could not parse, which quotes the line.
+_NOT_FOUND = re.compile(r"^(Not Found: )([^\n]*)$", re.MULTILINE)
+_REQUEST_LINE = re.compile(r'("[^\s"]+ )([^"\n]+?)((?: HTTP/[0-9.]+)?" (?:400|404)\b)')
+_BAD_REQUEST_LINE = re.compile(r"(Bad (?:request (?:syntax|version)|HTTP/0\.9 request type) \()([^\n]*)(\))")
 KNOWN_PATHS = frozenset(
     {
         "/api/v1/tokens",
@@ -64,6 +69,25 @@ def _unknown_path(path: str) -> str:
     return f"{start}(redacted){query}"
 
 
+def _not_found(path: str) -> tuple[str, str]:
+    kept = path.rstrip()
+    return _unknown_path(kept), path[len(kept) :]
+
+
+def _target(rest: str) -> tuple[str, str]:
+    """(the request target, what follows it) in the rest of a line after a path's start."""
+    end = rest.find(" HTTP/")
+    target = (rest if end < 0 else rest[:end]).rstrip()
+    return target, rest[len(target) :]
+
+
+def _token_path(m: re.Match[str]) -> str:
+    target, tail = _target(m.group(2))
+    if not target:
+        return m.group(0)
+    return m.group(1) + (target if is_token_id(target) else "(redacted)") + tail
+
+
 def _numbers(text: str) -> str:
     kept, last = [], 0
     for match in _UUID.finditer(text):
@@ -79,11 +103,10 @@ def _numbers(text: str) -> str:
 def redact(text: str) -> str:
     text = _QUERY.sub("?(redacted)", text)
     text = _SIGN_IN_LINK.sub(r"\1(redacted)", text)
-    text = _NOT_FOUND.sub(lambda m: m.group(1) + _unknown_path(m.group(2)) + m.group(3), text)
-    text = _REQUEST_404.sub(lambda m: m.group(1) + _unknown_path(m.group(2)) + m.group(3), text)
-    text = _TOKEN_PATH.sub(
-        lambda m: m.group(1) + (m.group(2) if is_token_id(m.group(2)) else "(redacted)"), text
-    )
+    text = _NOT_FOUND.sub(lambda m: m.group(1) + "".join(_not_found(m.group(2))), text)
+    text = _REQUEST_LINE.sub(lambda m: m.group(1) + _unknown_path(m.group(2)) + m.group(3), text)
+    text = _BAD_REQUEST_LINE.sub(r"\1'(redacted)'\3", text)
+    text = _TOKEN_PATH.sub(_token_path, text)
     return _numbers(text)
 
 
