@@ -165,3 +165,18 @@ def test_a_body_with_a_lone_surrogate_is_answered_not_crashed(writer_api: Api) -
         "field": "data.note",
         "problem": "values must be valid Unicode text",
     }
+
+
+def test_a_record_that_holds_the_hash_of_the_bytes_still_replays_their_retry(db: Any) -> None:
+    """Records written before the API hashed canonical JSON hold the bytes' hash."""
+    made = [0]
+
+    def produce() -> tuple[int, dict[str, Any]]:
+        made[0] += 1
+        return 201, {"tokenId": "TKN-SYD-00000000-0000-4000-8000-000000000001"}
+
+    idempotency.once("client:7", "k-old", b'{"data": {"a": "b"}}', produce)  # as the old API did
+    again = idempotency.once("client:7", "k-old", b'{"data":{"a":"b"}}', produce, raw=b'{"data": {"a": "b"}}')
+    assert again.replayed and again.status == 201 and made == [1]
+    with pytest.raises(idempotency.KeyReused):
+        idempotency.once("client:7", "k-old", b'{"data":{"a":"c"}}', produce, raw=b'{"data": {"a": "c"}}')

@@ -78,11 +78,24 @@ def check_key(key: str) -> str:
     return key
 
 
-def once(owner: str, key: str, request: bytes, produce: Callable[[], tuple[int, dict[str, Any]]]) -> Answer:
-    """The answer to `request` sent by `owner` under `key`: produced now, or replayed."""
+def once(
+    owner: str,
+    key: str,
+    request: bytes,
+    produce: Callable[[], tuple[int, dict[str, Any]]],
+    raw: bytes | None = None,
+) -> Answer:
+    """The answer to `request` sent by `owner` under `key`: produced now, or replayed.
+
+    `raw`: the request's bytes as sent, when `request` is a canonical form of them.
+    Records written before the API hashed canonical JSON hold the hash of the bytes;
+    a retry whose bytes hash the same is the same request too (during a deployment,
+    and for the 24 hours after it).
+    """
     check_key(key)
     item_id = _mac("idempotency-key", owner.encode(), key.encode())
     fingerprint = _mac("idempotency-request", owner.encode(), request)
+    same = [fingerprint] + ([_mac("idempotency-request", owner.encode(), raw)] if raw is not None else [])
     now = int(time.time())
     try:
         dynamo.put_item(
@@ -106,7 +119,7 @@ def once(owner: str, key: str, request: bytes, produce: Callable[[], tuple[int, 
             )
         )
     except Conflict:
-        return _earlier(item_id, fingerprint)
+        return _earlier(item_id, same)
     try:
         status, body = produce()
     except BaseException:
@@ -119,11 +132,11 @@ def once(owner: str, key: str, request: bytes, produce: Callable[[], tuple[int, 
     return Answer(status, body)
 
 
-def _earlier(item_id: str, fingerprint: str) -> Answer:
+def _earlier(item_id: str, fingerprints: list[str]) -> Answer:
     item = dynamo.get_item(settings.VAULT_IDEMPOTENCY_TABLE, {"id": {"S": item_id}})
     if item is None:  # forgotten between our write and this read: the first request failed
         raise KeyInUse()
-    if not hmac.compare_digest(item["request"]["S"], fingerprint):
+    if not any(hmac.compare_digest(item["request"]["S"], f) for f in fingerprints):
         raise KeyReused()
     if item["state"]["S"] != "done":
         raise KeyInUse()

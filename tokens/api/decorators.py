@@ -94,7 +94,9 @@ def api(*methods: str, idempotent: bool = False) -> Callable[[View], View]:
                 if key is None:
                     response: HttpResponse = view(request, actor, ctx, body, **kwargs)
                 else:
-                    response = _once(actor, key, body, lambda: view(request, actor, ctx, body, **kwargs))
+                    response = _once(
+                        actor, key, request, body, lambda: view(request, actor, ctx, body, **kwargs)
+                    )
             except VaultError as exc:
                 response = from_exception(exc)
             response["X-Request-Id"] = ctx.request_id
@@ -105,7 +107,9 @@ def api(*methods: str, idempotent: bool = False) -> Callable[[View], View]:
     return decorator
 
 
-def _once(actor: Actor, key: str, body: Any, run: Callable[[], HttpResponse]) -> HttpResponse:
+def _once(
+    actor: Actor, key: str, request: HttpRequest, body: Any, run: Callable[[], HttpResponse]
+) -> HttpResponse:
     """The view's answer under an idempotency key: produced once, then replayed.
 
     "The same body" is the same JSON, whatever its spacing or key order: a client
@@ -120,7 +124,7 @@ def _once(actor: Actor, key: str, body: Any, run: Callable[[], HttpResponse]) ->
         return response.status_code, json.loads(response.content or b"{}")
 
     same = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()  # ASCII: lone surrogates too
-    answer = idempotency.once(f"client:{actor.id}", key, same, produce)
+    answer = idempotency.once(f"client:{actor.id}", key, same, produce, raw=request.body)
     response = JsonResponse(answer.body, status=answer.status)
     response["Cache-Control"] = "no-store"
     if answer.replayed:
