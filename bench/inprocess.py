@@ -177,36 +177,59 @@ def _application_as_deployed() -> Any:
         settings.MIDDLEWARE = full
 
 
-def throughput(b: Bench) -> Section:
-    """Seed per-invocation code, direct vault calls and the JSON API: same emulator, same N."""
+Paths = dict[str, Callable[[int], Any]]
+
+
+def vault_paths(b: Bench, made: dict[str, list[str]]) -> tuple[Paths, Paths]:
+    """Tokenize and detokenize through the vault directly and through the JSON API;
+    each tokenize adds its token to made["direct"] or made["api"]."""
     from tokens import vault
 
-    made: dict[str, list[str]] = {"seed": [], "strict seed": [], "direct": [], "api": []}
-    b.tokens.update(made)
-    tokenize: dict[str, Callable[[int], Any]] = {
-        "seed": lambda i: made["seed"].append(b.seed.tokenize(SEED_DATA)),
-        "strict seed": lambda i: made["strict seed"].append(b.strict_seed.tokenize(SEED_DATA)),
+    tokenize: Paths = {
         "direct": lambda i: made["direct"].append(vault.tokenize(b.actor, b.ctx, SEED_DATA).token_id),
         "api": lambda i: made["api"].append(b.api("post", "/api/v1/tokens", {"data": SEED_DATA})["tokenId"]),
     }
-    # i + 1: token 0 of each path was made while warming up.
-    detokenize: dict[str, Callable[[int], Any]] = {
-        "seed": lambda i: b.seed.detokenize(made["seed"][i + 1]),
-        "strict seed": lambda i: b.strict_seed.detokenize(made["strict seed"][i + 1]),
+    # i + 1: token 0 of each path was made while warming up (`warm_costs`).
+    detokenize: Paths = {
         "direct": lambda i: vault.detokenize(b.actor, b.ctx, made["direct"][i + 1]),
         "api": lambda i: b.api("post", "/api/v1/detokenize", {"tokenId": made["api"][i + 1]}),
     }
+    return tokenize, detokenize
+
+
+def warm_costs(
+    tokenize: Paths, detokenize: Paths, n: int, excluded: Callable[[], float] = lambda: 0.0
+) -> dict[str, tuple[dict[str, float], dict[str, float]]]:
+    """(wall, CPU) seconds per op of each path, per operation, in a warm process."""
     with quiet_stdout():
         # One of each first: the figures are for a warm process (modules, clients, key material).
         for path in tokenize:
             tokenize[path](-1)
             detokenize[path](-1)
-        measured = {
-            op: per_op_costs(paths, b.n, excluded=emulator.cpu_seconds)
+        return {
+            op: per_op_costs(paths, n, excluded=excluded)
             for op, paths in (("tokenize", tokenize), ("detokenize", detokenize))
         }
-    seconds = {op: wall for op, (wall, _) in measured.items()}
-    ours = {op: own for op, (_, own) in measured.items()}
+
+
+def throughput(b: Bench) -> Section:
+    """Seed per-invocation code, direct vault calls and the JSON API: same emulator, same N."""
+    made: dict[str, list[str]] = {"seed": [], "strict seed": [], "direct": [], "api": []}
+    b.tokens.update(made)
+    vault_tokenize, vault_detokenize = vault_paths(b, made)
+    tokenize: Paths = {
+        "seed": lambda i: made["seed"].append(b.seed.tokenize(SEED_DATA)),
+        "strict seed": lambda i: made["strict seed"].append(b.strict_seed.tokenize(SEED_DATA)),
+        **vault_tokenize,
+    }
+    detokenize: Paths = {
+        "seed": lambda i: b.seed.detokenize(made["seed"][i + 1]),
+        "strict seed": lambda i: b.strict_seed.detokenize(made["strict seed"][i + 1]),
+        **vault_detokenize,
+    }
+    costs = warm_costs(tokenize, detokenize, b.n, excluded=emulator.cpu_seconds)
+    seconds = {op: wall for op, (wall, _) in costs.items()}
+    ours = {op: own for op, (_, own) in costs.items()}
     figures = []
     for op, t in ours.items():
         figures.append(

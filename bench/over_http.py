@@ -23,33 +23,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import coldstart, inprocess  # noqa: E402
-from bench.figures import Figure, per_op_costs  # noqa: E402
-from bench.inprocess import SEED_DATA, quiet_stdout  # noqa: E402
+from bench.figures import Figure  # noqa: E402
 
 
 def figures(n: int) -> list[Figure]:
     with coldstart.moto_server() as endpoint, inprocess.setup(n, endpoint) as b:
-        from tokens import vault
-
-        made: dict[str, list[str]] = {"direct": [], "api": []}
-        tokenize = {
-            "direct": lambda i: made["direct"].append(vault.tokenize(b.actor, b.ctx, SEED_DATA).token_id),
-            "api": lambda i: made["api"].append(
-                b.api("post", "/api/v1/tokens", {"data": SEED_DATA})["tokenId"]
-            ),
-        }
-        detokenize = {
-            "direct": lambda i: vault.detokenize(b.actor, b.ctx, made["direct"][i + 1]),
-            "api": lambda i: b.api("post", "/api/v1/detokenize", {"tokenId": made["api"][i + 1]}),
-        }
-        with quiet_stdout():
-            for path in tokenize:  # a warm process: modules, clients, key material
-                tokenize[path](-1)
-                detokenize[path](-1)
-            measured = {
-                op: per_op_costs(paths, n)
-                for op, paths in (("tokenize", tokenize), ("detokenize", detokenize))
-            }
+        # moto's CPU time is its server's: nothing inside this process to leave out.
+        measured = inprocess.warm_costs(*inprocess.vault_paths(b, {"direct": [], "api": []}), n)
     out = []
     for op, (_, cpu) in measured.items():
         out.append(

@@ -55,15 +55,16 @@ def test_dynamodb_calls_are_attributed_to_every_table_they_touch() -> None:
     assert _table_names({"TableName": "clients", "Key": {}}) == {"clients"}
 
 
-def test_the_in_process_bench_runs_end_to_end() -> None:
+def vault_bench(*args: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
-        [sys.executable, "bench/vault_bench.py", "--n", "1", "--only", "throughput,aws_calls"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        [sys.executable, "bench/vault_bench.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def test_the_in_process_bench_runs_end_to_end() -> None:
+    done = vault_bench("--n", "1", "--only", "throughput,aws_calls")
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ")]
     measured = {row.split(" | ")[0].lstrip("| ") for row in rows if " | PASS |" in row or " | MISS |" in row}
     for name in (
@@ -78,14 +79,7 @@ def test_the_in_process_bench_runs_end_to_end() -> None:
 
 
 def test_the_over_http_section_runs_end_to_end() -> None:
-    done = subprocess.run(
-        [sys.executable, "bench/vault_bench.py", "--n", "2", "--only", "over_http"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = vault_bench("--n", "2", "--only", "over_http")
     judged = [line for line in done.stdout.splitlines() if " | PASS |" in line or " | MISS |" in line]
     assert len(judged) == 2 and all("over HTTP to moto's server" in line for line in judged), done.stdout
 

@@ -41,6 +41,7 @@ TOKEN = "TKN-SYD-4b30f90b-d478-4e4d-8b8d-96e34522f553"
         ),
         ("Not Found: /api/v2/tokens/PA1234567", "Not Found: /api/(redacted)"),
         ("Not Found: /PA1234567/x?y=1", "Not Found: /(redacted)?(redacted)"),
+        ("Not Found: /x%20HTTP/PA1234567".replace("%20", " "), "Not Found: /(redacted)"),
         ("Not Found: /api/v1/detokenize", "Not Found: /api/v1/detokenize"),
         (f"Not Found: /api/v1/tokens/{TOKEN}", f"Not Found: /api/v1/tokens/{TOKEN}"),
         # runserver's request lines, whatever the method's spelling, HTTP/0.9 included, and

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 
 from tokens.validation import is_token_id
 
@@ -69,23 +70,22 @@ def _unknown_path(path: str) -> str:
     return f"{start}(redacted){query}"
 
 
-def _not_found(path: str) -> tuple[str, str]:
-    kept = path.rstrip()
-    return _unknown_path(kept), path[len(kept) :]
-
-
-def _target(rest: str) -> tuple[str, str]:
-    """(the request target, what follows it) in the rest of a line after a path's start."""
-    end = rest.find(" HTTP/")
+def _target(rest: str, stop: str) -> tuple[str, str]:
+    """(the request target, what follows it) in the rest of a line after a path's start:
+    up to `stop` (a request line's " HTTP/") if given, less trailing spaces."""
+    end = rest.find(stop) if stop else -1
     target = (rest if end < 0 else rest[:end]).rstrip()
     return target, rest[len(target) :]
 
 
-def _token_path(m: re.Match[str]) -> str:
-    target, tail = _target(m.group(2))
-    if not target:
-        return m.group(0)
-    return m.group(1) + (target if is_token_id(target) else "(redacted)") + tail
+def _path_kept(keep: Callable[[str], str], stop: str = "") -> Callable[[re.Match[str]], str]:
+    """A substitution for (start, rest of line): `keep` decides what the target becomes."""
+
+    def sub(m: re.Match[str]) -> str:
+        target, tail = _target(m.group(2), stop)
+        return m.group(1) + keep(target) + tail if target else m.group(0)
+
+    return sub
 
 
 def _numbers(text: str) -> str:
@@ -103,10 +103,10 @@ def _numbers(text: str) -> str:
 def redact(text: str) -> str:
     text = _QUERY.sub("?(redacted)", text)
     text = _SIGN_IN_LINK.sub(r"\1(redacted)", text)
-    text = _NOT_FOUND.sub(lambda m: m.group(1) + "".join(_not_found(m.group(2))), text)
+    text = _NOT_FOUND.sub(_path_kept(_unknown_path), text)
     text = _REQUEST_LINE.sub(lambda m: m.group(1) + _unknown_path(m.group(2)) + m.group(3), text)
     text = _BAD_REQUEST_LINE.sub(r"\1'(redacted)'\3", text)
-    text = _TOKEN_PATH.sub(_token_path, text)
+    text = _TOKEN_PATH.sub(_path_kept(lambda t: t if is_token_id(t) else "(redacted)", " HTTP/"), text)
     return _numbers(text)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.views import defaults
 
 from tokens.api.responses import error, no_such_endpoint
@@ -18,6 +18,13 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _api(request):
         return error(400, "bad_request", "The request could not be understood.")
     return defaults.bad_request(request, exception)
+
+
+def invalid_request(request: HttpRequest, message: str) -> HttpResponse:
+    """A 400 that says what was wrong with the request itself (before any view ran)."""
+    if _api(request):
+        return error(400, "invalid_request", message)
+    return HttpResponseBadRequest(message)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:

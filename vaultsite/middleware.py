@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse
 
 
 def gateway_source_ip(event: Any) -> str | None:
@@ -58,9 +58,7 @@ class ContentLengthMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         length = request.META.get("CONTENT_LENGTH")
         if length and not (length.isascii() and length.isdigit()):
-            if request.path_info.startswith("/api/"):
-                from tokens.api.responses import error
+            from vaultsite.errors import invalid_request  # the API's JSON, or a plain page
 
-                return error(400, "invalid_request", "The Content-Length header is not a number of bytes.")
-            return HttpResponseBadRequest("The Content-Length header is not a number of bytes.")
+            return invalid_request(request, "The Content-Length header is not a number of bytes.")
         return self.get_response(request)
