@@ -5,8 +5,9 @@ detokenize calls, then the same N records in batches of 100, and the AWS calls
 a 100-record batch makes. Then what search by value costs: tokenize with and
 without its fingerprints, with deduplication and with aliases (interleaved
 rounds, as ratios to the plain tokenize), and search latency beside detokenize's.
-Run: `make bench` (or .venv/bin/python bench/batch_bench.py --n 500). Quote the
-ratios: absolute speeds are moto's.
+Last, singles against batches again with every hop over HTTP, as a client sees
+them (bench/batch_over_http.py). Run: `make bench` (or .venv/bin/python
+bench/batch_bench.py --n 500). Quote the ratios: absolute speeds are moto's.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from moto import mock_aws  # noqa: E402
 
+from bench import batch_over_http  # noqa: E402
 from tests import emulator_speed  # noqa: E402
 from tokens import aws, index, minting  # noqa: E402
 from tokens.actors import PERMISSIONS  # noqa: E402
@@ -274,6 +276,8 @@ def main() -> None:
         for ms in ([wall for wall, _ in pairs], [inside for _, inside in pairs]):
             cells += [f"{statistics.median(ms):.1f}", f"{statistics.quantiles(ms, n=20)[-1]:.1f}"]
         print(f"| {name} | {' | '.join(cells)} |")
+    print()
+    print(batch_over_http.table(n))
 
 
 if __name__ == "__main__":

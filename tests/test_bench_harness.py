@@ -234,3 +234,17 @@ def test_linear_pages_catch_the_same_tampered_record(settings: Any, audit_log: l
     assert linear == audit.verify()
     assert not linear.ok
     assert linear.problem == "chain SYD-0000000000000002 record 23: contents do not match its MAC"
+
+
+def test_the_batch_comparison_over_http_runs_end_to_end() -> None:
+    """Writer and reader functions served over HTTP, moto's server behind them: every
+    answer is checked by the bench itself (a failed call or a record without data raises)."""
+    done = subprocess.run(
+        [sys.executable, "bench/batch_over_http.py", "--n", "100", "--rounds", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line.split(" | ") for line in done.stdout.splitlines() if line.startswith("| ") and "x |" in line]
+    assert [row[0].lstrip("| ") for row in rows] == ["tokenize", "detokenize"], done.stdout
+    for row in rows:
+        assert all(float(cell.rstrip("x |")) > 0 for cell in row[1:]), done.stdout
