@@ -39,7 +39,7 @@ def test_tokenizing_in_singapore_asks_singapore_s_kms_for_singapore_s_replica(
     from tokens import fingerprints
 
     local = JceNameLocalDelegatedKey.generate("HmacSHA256", 256)
-    monkeypatch.setattr(fingerprints, "_signing_key", lambda version: local)
+    monkeypatch.setattr(fingerprints, "signing_key", lambda version: local)
     settings.VAULT_KEY_MODE = "kms-per-item"
     syd = aws.client("kms", SYD)
     key = syd.create_key(MultiRegion=True, Description="vault")["KeyMetadata"]

@@ -111,3 +111,20 @@ def test_search_has_its_own_tight_rate_limit(settings: Any, searcher: Api) -> No
     settings.VAULT_SEARCH_RATE_LIMIT = 3
     statuses = [search(searcher, "ssn", "078-05-1120").status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
+
+
+def test_a_fingerprint_is_the_hmac_the_sdk_computes_under_the_key_stores_key(full_api: Api) -> None:
+    """Fingerprints are taken with hmac.digest over the key's bytes, not the SDK's signer:
+    the same MACs, or every token fingerprinted before would stop being found."""
+    from tokens import fieldtypes, fingerprints
+
+    version = fingerprints.newest_version()
+    key = fingerprints.signing_key(version)
+    for field, value in (("pan", "4111 1111 1111 1111"), ("note", "ünïcode and spaces "), ("cvc", "123")):
+        message = field + chr(0) + fieldtypes.normalize(field, value)
+        by_sdk = bytes(key.sign(algorithm="HmacSHA256", data=message.encode("utf-8"))).hex()[:40]
+        assert fingerprints.of_field(field, value, version) == f"f{version}:{by_sdk}"
+    record = {"pan": "4111111111111111", "cvc": "123"}
+    message = chr(1).join(name + chr(0) + fieldtypes.normalize(name, record[name]) for name in sorted(record))
+    by_sdk = bytes(key.sign(algorithm="HmacSHA256", data=message.encode("utf-8"))).hex()[:40]
+    assert fingerprints.of_record(record, version) == f"r{version}:{by_sdk}"
