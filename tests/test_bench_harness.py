@@ -248,3 +248,39 @@ def test_the_batch_comparison_over_http_runs_end_to_end() -> None:
     assert [row[0].lstrip("| ") for row in rows] == ["tokenize", "detokenize"], done.stdout
     for row in rows:
         assert all(float(cell.rstrip("x |")) > 0 for cell in row[1:]), done.stdout
+
+
+def test_the_emulators_transactions_roll_back_and_leave_no_table_copies_behind() -> None:
+    """tests/emulator_speed.py: one rollback copy per table per transaction, forgotten
+    afterwards (moto tracks every model instance it makes, copies included, which grew
+    a bench past 24 GB), and a failed transaction still changes nothing."""
+    import gc
+
+    import boto3
+    from moto.dynamodb.models.table import Table
+
+    ddb = boto3.client("dynamodb", region_name="ap-southeast-2")
+    ddb.create_table(
+        TableName="t", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+    )  # fmt: skip
+
+    def put(key: str, condition: str = "") -> dict[str, Any]:
+        action: dict[str, Any] = {"TableName": "t", "Item": {"k": {"S": key}}}
+        if condition:
+            action["ConditionExpression"] = condition
+        return {"Put": action}
+
+    gc.collect()
+    tables = sum(isinstance(o, Table) for o in gc.get_objects())
+    for round_ in range(20):
+        ddb.transact_write_items(TransactItems=[put(f"r{round_}-{i}") for i in range(50)])
+    gc.collect()
+    assert sum(isinstance(o, Table) for o in gc.get_objects()) == tables
+    with pytest.raises(ddb.exceptions.TransactionCanceledException):
+        ddb.transact_write_items(
+            TransactItems=[put("new"), put("r0-0", "attribute_not_exists(k)")]
+        )  # fmt: skip
+    assert "Item" not in ddb.get_item(TableName="t", Key={"k": {"S": "new"}})  # rolled back
+    assert ddb.scan(TableName="t", Select="COUNT")["Count"] == 1000
