@@ -193,9 +193,36 @@ def first_request(
         child.wait()
 
 
+# The floor under any first tokenize on this stack: a bare project whose one view
+# imports boto3 and the encryption SDK, builds a session, a DynamoDB and a KMS
+# client, and makes one call with each (a first tokenize makes nine).
+FLOOR_URLS = """
+import os
+
+from django.http import HttpResponse
+from django.urls import path
+
+
+def aws(request):
+    import boto3
+    import dynamodb_encryption_sdk.encrypted.item  # noqa: F401  item encryption
+    import dynamodb_encryption_sdk.material_providers.most_recent  # noqa: F401  the key hierarchy
+
+    session = boto3.session.Session()
+    region, endpoint = os.environ["AWS_REGION"], os.environ["AWS_ENDPOINT_URL"]
+    session.client("dynamodb", region_name=region, endpoint_url=endpoint).list_tables(Limit=1)
+    session.client("kms", region_name=region, endpoint_url=endpoint).list_keys(Limit=1)
+    return HttpResponse("ok")
+
+
+urlpatterns = [path("", aws)]
+"""
+
+
 @dataclass
 class Setup:
     bare: Path
+    floor: Path  # the bare project plus the AWS stack's first calls (FLOOR_URLS)
     db: Path
     endpoint: str
     key: str
@@ -207,6 +234,10 @@ def prepared() -> Iterator[Setup]:
         bare = Path(tmp) / "bare"
         bare.mkdir()
         subprocess.run([str(BIN / "django-admin"), "startproject", "bare", str(bare)], check=True)
+        floor = Path(tmp) / "floor"
+        floor.mkdir()
+        subprocess.run([str(BIN / "django-admin"), "startproject", "floor", str(floor)], check=True)
+        (floor / "floor" / "urls.py").write_text(FLOOR_URLS)
         db = Path(tmp) / "vault.sqlite3"
         env = vault_env(endpoint, db, VAULT_FUNCTION_ROLE="all")
         _manage("vault_bootstrap", env=env)
@@ -216,7 +247,7 @@ def prepared() -> Iterator[Setup]:
             .strip()
             .splitlines()[-1]
         )
-        yield Setup(bare, db, endpoint, key)
+        yield Setup(bare, floor, db, endpoint, key)
 
 
 def fresh_processes(repeats: int) -> Section:
@@ -229,8 +260,16 @@ def fresh_processes(repeats: int) -> Section:
 def cold_start(s: Setup, repeats: int) -> Section:
     bare_env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     auth = {"HTTP_AUTHORIZATION": f"Bearer {s.key}"}
+    floor_env = {
+        **bare_env,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_REGION": "ap-southeast-2",
+        "AWS_ENDPOINT_URL": s.endpoint,
+    }
     variants: dict[str, Any] = {
         "bare": lambda: first_request(s.bare, "bare.wsgi", "GET", "/", env=bare_env),
+        "floor": lambda: first_request(s.floor, "floor.wsgi", "GET", "/", env=floor_env),
         "healthz": lambda: first_request(
             ROOT, "vaultsite.wsgi", "GET", "/healthz", env=vault_env(s.endpoint, s.db)
         ),
@@ -251,7 +290,7 @@ def cold_start(s: Setup, repeats: int) -> Section:
             env=vault_env(s.endpoint, s.db, VAULT_FUNCTION_ROLE="operator"),
         ),
     }
-    expected = {"bare": 200, "healthz": 200, "tokenize": 201, "healthz (operator)": 200}
+    expected = {"bare": 200, "floor": 200, "healthz": 200, "tokenize": 201, "healthz (operator)": 200}
     runs: dict[str, list[Answer]] = {name: [] for name in variants}
     for run in variants.values():
         run()  # writes bytecode caches; not counted
@@ -279,12 +318,20 @@ def cold_start(s: Setup, repeats: int) -> Section:
             note="writer function, API key and KMS on moto's server",
         ),
         Figure(
+            "the stack's floor, fresh process: a bare project importing boto3 and the encryption SDK, "
+            "two clients, one call each, vs bare",
+            median["floor"] / median["bare"],
+            note="what any first tokenize on this stack pays at least",
+        ),
+        Figure("… first tokenize vs that floor", median["tokenize"] / median["floor"]),
+        Figure(
             "… first tokenize, not counting the wait for the emulator's answers, vs bare",
             own / median["bare"],
             note="moto's server on this loaded machine answers far slower than AWS",
         ),
         Figure("… first /healthz, CPU time of the process vs bare", cpu["healthz"] / cpu["bare"]),
         Figure("… first tokenize, CPU time of the process vs bare", cpu["tokenize"] / cpu["bare"]),
+        Figure("… the stack's floor, CPU time of the process vs bare", cpu["floor"] / cpu["bare"]),
         Figure(
             "fresh process, first /healthz on the operator function, vs bare",
             median["healthz (operator)"] / median["bare"],
