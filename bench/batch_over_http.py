@@ -80,7 +80,6 @@ def function(role: str, s: coldstart.Setup) -> Iterator[Function]:
         s.endpoint,
         s.db,
         VAULT_FUNCTION_ROLE=role,
-        METRICS_SINK="none",
         VAULT_API_RATE_LIMIT="100000000",
         VAULT_REQUEST_BUDGET="28",  # a 100-record batch on moto's server, on a loaded machine
     )
