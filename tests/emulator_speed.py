@@ -36,19 +36,18 @@ def copy_each_table_once() -> None:
             return self.copies[id(obj)]
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        # moto tracks every model instance it ever made (for its own reset and data
-        # listing): the rollback copies too, items and all, so memory grew with every
-        # transaction times the table's size (a bench ran out of 24 GB). Forget what was
-        # made during the transaction; the tables keep the items they hold.
-        tracked = [cls.instances_tracked for cls in model_data["dynamodb"].values()]
         with lock:
-            made_before = [len(instances) for instances in tracked]
             moto_dynamodb.copy = OncePerTable()  # type: ignore[assignment]
             try:
                 return transact(self, transact_items)
             finally:
                 moto_dynamodb.copy = copy
-                for instances, before in zip(tracked, made_before, strict=True):
-                    del instances[before:]
+                # moto tracks every model instance it ever made, for its dashboard's
+                # data listing only: the rollback copies too, items and all, and after a
+                # failed transaction the tables they replaced. Memory grew with every
+                # transaction times the table's size (a bench ran out of 24 GB). The
+                # backends keep what they hold; the tracking goes.
+                for model in model_data["dynamodb"].values():
+                    model.instances_tracked.clear()
 
     moto_dynamodb.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

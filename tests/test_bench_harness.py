@@ -252,8 +252,9 @@ def test_the_batch_comparison_over_http_runs_end_to_end() -> None:
 
 def test_the_emulators_transactions_roll_back_and_leave_no_table_copies_behind() -> None:
     """tests/emulator_speed.py: one rollback copy per table per transaction, forgotten
-    afterwards (moto tracks every model instance it makes, copies included, which grew
-    a bench past 24 GB), and a failed transaction still changes nothing."""
+    afterwards, and so is the table a failed transaction rolled back from (moto tracks
+    every model instance it makes, which grew a bench past 24 GB); a failed transaction
+    still changes nothing."""
     import gc
 
     import boto3
@@ -284,3 +285,5 @@ def test_the_emulators_transactions_roll_back_and_leave_no_table_copies_behind()
         )  # fmt: skip
     assert "Item" not in ddb.get_item(TableName="t", Key={"k": {"S": "new"}})  # rolled back
     assert ddb.scan(TableName="t", Select="COUNT")["Count"] == 1000
+    gc.collect()  # the table the failed transaction rolled back from is gone too
+    assert sum(isinstance(o, Table) for o in gc.get_objects()) == tables
