@@ -7,7 +7,7 @@ without its fingerprints, with deduplication and with aliases (interleaved
 rounds, as ratios to the plain tokenize), and search latency beside detokenize's.
 Last, singles against batches again with every hop over HTTP, as a client sees
 them (bench/batch_over_http.py). Run: `make bench` (or .venv/bin/python
-bench/batch_bench.py --n 500). Quote the ratios: absolute speeds are moto's.
+bench/batch_bench.py --n 200). Quote the ratios: absolute speeds are moto's.
 """
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def latencies(n: int, post: Callable[[str, Any], Any], token: str) -> dict[str, 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=500, help="records per row (a multiple of 100)")
+    parser.add_argument("--n", type=int, default=200, help="records per row (a multiple of 100)")
     n = max(BATCH, parser.parse_args().n // BATCH * BATCH)
     emulator_speed.copy_each_table_once()  # moto backs a table up once per action otherwise
     with mock_aws(), Emulator.timed():
