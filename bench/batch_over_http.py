@@ -83,23 +83,8 @@ def function(role: str, s: coldstart.Setup) -> Iterator[Function]:
         VAULT_API_RATE_LIMIT="100000000",
         VAULT_REQUEST_BUDGET="28",  # a 100-record batch on moto's server, on a loaded machine
     )
-    process = subprocess.Popen(
-        [sys.executable, str(SERVER), str(port)],
-        cwd=coldstart.ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        coldstart._wait_for(port)
+    with coldstart.server([str(SERVER), str(port)], port, env) as process:
         yield Function(process, port, s.key)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def per_round(n: int, rounds: int) -> int:

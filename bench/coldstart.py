@@ -63,23 +63,30 @@ def _wait_for(port: int, seconds: float = 30) -> None:
 
 
 @contextmanager
-def moto_server() -> Iterator[str]:
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "emulator_server.py"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+def server(
+    args: list[str], port: int, env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process (`python ARGS`) listening on `port` once this yields; stopped after."""
+    process = subprocess.Popen(
+        [sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
         _wait_for(port)
-        yield f"http://127.0.0.1:{port}"
+        yield process
     finally:
-        server.terminate()
+        process.terminate()
         try:
-            server.wait(timeout=10)
+            process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    port = free_port()
+    with server([str(ROOT / "bench" / "emulator_server.py"), "-H", "127.0.0.1", "-p", str(port)], port):
+        yield f"http://127.0.0.1:{port}"
 
 
 @contextmanager
