@@ -20,14 +20,13 @@ spent per record (its own /proc counters: moto's time is not in it).
 from __future__ import annotations
 
 import argparse
-import functools
 import http.client
 import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -92,22 +91,28 @@ def per_round(n: int, rounds: int) -> int:
     return max(BATCH, n // rounds // BATCH * BATCH)
 
 
+def interleaved(
+    f: Function, kinds: dict[str, Callable[[int], None]], rounds: int, each: int
+) -> dict[str, tuple[float, float]]:
+    """(records a second, function CPU ms a record) of each kind, each call of a kind
+    handling `each` records of round r, in rounds whose order turns."""
+    wall = dict.fromkeys(kinds, 0.0)
+    cpu = dict.fromkeys(kinds, 0.0)
+    names = list(kinds)
+    for round_ in range(rounds):
+        for kind in names if round_ % 2 == 0 else names[::-1]:
+            started, used = time.perf_counter(), f.cpu()
+            kinds[kind](round_)
+            wall[kind] += time.perf_counter() - started
+            cpu[kind] += f.cpu() - used
+    records = each * rounds
+    return {kind: (records / wall[kind], cpu[kind] / records * 1000) for kind in kinds}
+
+
 def measure(n: int, rounds: int = ROUNDS) -> dict[str, dict[str, tuple[float, float]]]:
     """{direction: {"single"|"batch": (records a second, function CPU ms a record)}}."""
     each = per_round(n, rounds)
-    spent: dict[str, dict[str, list[float]]] = {
-        d: {kind: [0.0, 0.0, 0] for kind in ("single", "batch")} for d in ("tokenize", "detokenize")
-    }
     made: dict[str, list[str]] = {"single": [], "batch": []}
-
-    def timed(direction: str, kind: str, f: Function, calls: Any) -> None:
-        wall, cpu = time.perf_counter(), f.cpu()
-        records = calls()
-        row = spent[direction][kind]
-        row[0] += time.perf_counter() - wall
-        row[1] += f.cpu() - cpu
-        row[2] += records
-
     with coldstart.prepared() as s, function("writer", s) as writer, function("reader", s) as reader:
         # One of each first: the figures are for warm functions.
         writer.post("/api/v1/tokens", {"data": RECORD})
@@ -116,50 +121,35 @@ def measure(n: int, rounds: int = ROUNDS) -> dict[str, dict[str, tuple[float, fl
         reader.post("/api/v1/detokenize", {"tokenId": warm})
         reader.post("/api/v1/detokenize/batch", {"tokens": [{"tokenId": warm}]})
 
-        def tokenize_singles() -> int:
+        def tokenize_singles(round_: int) -> None:
             made["single"].extend(
                 writer.post("/api/v1/tokens", {"data": RECORD})["tokenId"] for _ in range(each)
             )
-            return each
 
-        def tokenize_batches() -> int:
+        def tokenize_batches(round_: int) -> None:
+            body = {"records": [{"data": RECORD}] * BATCH}
             for _ in range(each // BATCH):
-                results = writer.post("/api/v1/tokens/batch", {"records": [{"data": RECORD}] * BATCH})[
-                    "results"
-                ]
-                made["batch"].extend(r["tokenId"] for r in results)
-            return each
+                made["batch"].extend(
+                    r["tokenId"] for r in writer.post("/api/v1/tokens/batch", body)["results"]
+                )
 
-        for round_ in range(rounds):
-            kinds = [("single", tokenize_singles), ("batch", tokenize_batches)]
-            for kind, calls in kinds if round_ % 2 == 0 else kinds[::-1]:
-                timed("tokenize", kind, writer, calls)
-
-        def detokenize_singles(round_: int) -> int:
+        def detokenize_singles(round_: int) -> None:
             for token in made["single"][round_ * each : (round_ + 1) * each]:
                 reader.post("/api/v1/detokenize", {"tokenId": token})
-            return each
 
-        def detokenize_batches(round_: int) -> int:
+        def detokenize_batches(round_: int) -> None:
             tokens = made["batch"][round_ * each : (round_ + 1) * each]
             for start in range(0, each, BATCH):
                 body = {"tokens": [{"tokenId": t} for t in tokens[start : start + BATCH]]}
                 results = reader.post("/api/v1/detokenize/batch", body)["results"]
                 if not all("data" in r for r in results):
                     raise RuntimeError(f"a batch detokenize failed: {results[:3]}")
-            return each
 
-        for round_ in range(rounds):
-            order = ["single", "batch"] if round_ % 2 == 0 else ["batch", "single"]
-            for kind in order:
-                calls = detokenize_singles if kind == "single" else detokenize_batches
-                timed("detokenize", kind, reader, functools.partial(calls, round_))
-    return {
-        direction: {
-            kind: (records / wall, cpu / records * 1000) for kind, (wall, cpu, records) in kinds.items()
-        }
-        for direction, kinds in spent.items()
-    }
+        tokenize = interleaved(writer, {"single": tokenize_singles, "batch": tokenize_batches}, rounds, each)
+        detokenize = interleaved(
+            reader, {"single": detokenize_singles, "batch": detokenize_batches}, rounds, each
+        )
+    return {"tokenize": tokenize, "detokenize": detokenize}
 
 
 def table(n: int, rounds: int = ROUNDS) -> str:
